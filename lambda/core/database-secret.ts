@@ -1,0 +1,166 @@
+import { configurationError } from './errors';
+
+/** Engines named in the secret's `engine` field (the RDS secret JSON structure). */
+export const ENGINES = ['postgres', 'aurora-postgresql', 'mysql', 'mariadb', 'aurora-mysql'] as const;
+export type EngineName = (typeof ENGINES)[number];
+
+export const TLS_MODES = ['verify-full', 'require', 'disable'] as const;
+export type TlsMode = (typeof TLS_MODES)[number];
+
+/**
+ * A database credential as stored in a secret version, validated.
+ * See https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_secret_json_structure.html
+ */
+export interface DatabaseSecret {
+  engine: EngineName;
+  host: string;
+  port: number;
+  username: string;
+  password: string;
+  dbname?: string;
+  /** TLS mode for this database; `true` means verify-full, `false` disable. */
+  ssl?: TlsMode;
+  masterarn?: string;
+  dbInstanceIdentifier?: string;
+  dbClusterIdentifier?: string;
+  /** Fields we do not interpret are kept, so a rotation never drops them. */
+  extra: Record<string, unknown>;
+}
+
+const KNOWN = new Set([
+  'engine', 'host', 'port', 'username', 'password', 'dbname', 'ssl', 'masterarn',
+  'dbInstanceIdentifier', 'dbClusterIdentifier',
+]);
+
+const MAX_FIELD = 1024;
+
+/**
+ * Parses a SecretString into a DatabaseSecret. Every message names the field
+ * and the version label, never a value.
+ */
+export function parseDatabaseSecret(secretString: string | undefined, label: string): DatabaseSecret {
+  const where = `the ${label} version of the secret`;
+  const fix = `Fix the JSON of ${where} (fields: engine, host, port, username, password, dbname; see docs/configuration.md), then rotate again.`;
+  if (secretString === undefined) {
+    throw configurationError(`${where} has no SecretString (binary secrets are not supported)`, fix);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(secretString);
+  } catch {
+    throw configurationError(`${where} is not valid JSON`, fix);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw configurationError(`${where} is not a JSON object`, fix);
+  }
+  const obj = raw as Record<string, unknown>;
+
+  const str = (name: string, required: boolean): string | undefined => {
+    const v = obj[name];
+    if (v === undefined || v === null) {
+      if (required) throw configurationError(`${where} has no "${name}" field`, fix);
+      return undefined;
+    }
+    if (typeof v !== 'string') throw configurationError(`"${name}" in ${where} must be a string, not ${typeOf(v)}`, fix);
+    if (required && v.length === 0) throw configurationError(`"${name}" in ${where} is empty`, fix);
+    if (v.length > MAX_FIELD) throw configurationError(`"${name}" in ${where} is longer than ${MAX_FIELD} characters`, fix);
+    if (v.includes('\u0000')) throw configurationError(`"${name}" in ${where} contains a NUL character`, fix);
+    return v;
+  };
+
+  const engine = str('engine', true)!;
+  if (!(ENGINES as readonly string[]).includes(engine)) {
+    throw configurationError(
+      `"engine" in ${where} is not one of ${ENGINES.join(', ')}`,
+      fix,
+    );
+  }
+  const host = str('host', true)!;
+  if (/\s|\//.test(host)) throw configurationError(`"host" in ${where} is not a host name or address`, fix);
+
+  const port = parsePort(obj.port, where, fix, engine as EngineName);
+  const username = str('username', true)!;
+  const password = str('password', true)!;
+  const dbname = str('dbname', false);
+  const ssl = parseSsl(obj.ssl, where, fix);
+  const masterarn = str('masterarn', false);
+  const dbInstanceIdentifier = str('dbInstanceIdentifier', false);
+  const dbClusterIdentifier = str('dbClusterIdentifier', false);
+
+  const extra: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) if (!KNOWN.has(k)) extra[k] = v;
+
+  return {
+    engine: engine as EngineName, host, port, username, password, dbname, ssl, masterarn,
+    dbInstanceIdentifier, dbClusterIdentifier, extra,
+  };
+}
+
+/** The JSON stored for a DatabaseSecret; key order follows the input's known fields. */
+export function serializeDatabaseSecret(s: DatabaseSecret): string {
+  const out: Record<string, unknown> = {
+    engine: s.engine, host: s.host, port: s.port, username: s.username, password: s.password,
+  };
+  if (s.dbname !== undefined) out.dbname = s.dbname;
+  if (s.ssl !== undefined) out.ssl = s.ssl;
+  if (s.masterarn !== undefined) out.masterarn = s.masterarn;
+  if (s.dbInstanceIdentifier !== undefined) out.dbInstanceIdentifier = s.dbInstanceIdentifier;
+  if (s.dbClusterIdentifier !== undefined) out.dbClusterIdentifier = s.dbClusterIdentifier;
+  return JSON.stringify({ ...out, ...s.extra });
+}
+
+const DEFAULT_PORTS: Record<EngineName, number> = {
+  postgres: 5432, 'aurora-postgresql': 5432, mysql: 3306, mariadb: 3306, 'aurora-mysql': 3306,
+};
+
+function parsePort(v: unknown, where: string, fix: string, engine: EngineName): number {
+  if (v === undefined || v === null) return DEFAULT_PORTS[engine];
+  // RDS-created secrets store the port as a number; hand-written ones often as a string.
+  const n = typeof v === 'string' && /^[0-9]{1,5}$/.test(v) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 65535) {
+    throw configurationError(`"port" in ${where} must be an integer between 1 and 65535`, fix);
+  }
+  return n;
+}
+
+function parseSsl(v: unknown, where: string, fix: string): TlsMode | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (v === true) return 'verify-full';
+  if (v === false) return 'disable';
+  if (typeof v === 'string' && (TLS_MODES as readonly string[]).includes(v)) return v as TlsMode;
+  throw configurationError(`"ssl" in ${where} must be one of ${TLS_MODES.join(', ')}, true or false`, fix);
+}
+
+function typeOf(v: unknown): string {
+  return Array.isArray(v) ? 'an array' : v === null ? 'null' : `a ${typeof v}`;
+}
+
+/** The engine family decides which driver speaks to the database. */
+export function engineFamily(engine: EngineName): 'postgres' | 'mysql' {
+  return engine === 'postgres' || engine === 'aurora-postgresql' ? 'postgres' : 'mysql';
+}
+
+/** Fields compared between two versions; `extra` is compared as a whole. */
+const TARGET_FIELDS = [
+  'engine', 'host', 'port', 'dbname', 'ssl', 'username', 'masterarn', 'dbInstanceIdentifier', 'dbClusterIdentifier',
+] as const;
+export type TargetField = (typeof TARGET_FIELDS)[number];
+
+/**
+ * Invariant 3 of DESIGN.md: a pending secret may differ from the current one
+ * only in what the strategy changes. Anyone who can write AWSPENDING must not
+ * be able to point the function at another database or user.
+ * Returns the names of the fields that differ (never their values).
+ */
+export function differingFields(a: DatabaseSecret, b: DatabaseSecret, mayDiffer: ReadonlyArray<TargetField>): string[] {
+  const out: string[] = [];
+  for (const f of TARGET_FIELDS) {
+    if (mayDiffer.includes(f)) continue;
+    if (a[f] !== b[f]) out.push(f);
+  }
+  const extraKeys = new Set([...Object.keys(a.extra), ...Object.keys(b.extra)]);
+  for (const k of extraKeys) {
+    if (JSON.stringify(a.extra[k]) !== JSON.stringify(b.extra[k])) out.push(k);
+  }
+  return out;
+}

@@ -1,0 +1,165 @@
+import { readFileSync } from 'node:fs';
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { Client, type ClientConfig } from 'pg';
+import type { DatabaseSecret } from '../../core/database-secret';
+import { RotationError, type ErrorCategory } from '../../core/errors';
+import { redact } from '../../core/redact';
+import type { ConnectionSettings, DatabaseEngine, DatabaseSession } from './engine';
+
+/**
+ * PostgreSQL and Aurora PostgreSQL through `pg`.
+ */
+export class PostgresEngine implements DatabaseEngine {
+  readonly family = 'postgres' as const;
+  readonly defaultExcludedCharacters = ':/@"\'\\';
+
+  async connect(secret: DatabaseSecret, settings: ConnectionSettings): Promise<DatabaseSession> {
+    const client = new Client(clientConfig(secret, settings));
+    // A connection error after connect (server gone) must not crash the process.
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+    } catch (e) {
+      await client.end().catch(() => undefined);
+      throw classifyPgError(e, secret, settings, 'log in');
+    }
+    return new PostgresSession(client, secret, settings);
+  }
+}
+
+class PostgresSession implements DatabaseSession {
+  constructor(
+    private readonly client: Client,
+    private readonly secret: DatabaseSecret,
+    private readonly settings: ConnectionSettings,
+  ) {}
+
+  async sessionUser(): Promise<string> {
+    const r = await this.run('read the session user', 'SELECT session_user AS u');
+    return String(r.rows[0].u);
+  }
+
+  async probe(): Promise<void> {
+    await this.run('run a probe query', 'SELECT 1');
+  }
+
+  async setPassword(username: string, newPassword: string): Promise<void> {
+    // The password is sent as a SCRAM-SHA-256 verifier, so its plaintext never
+    // reaches the server, its statement log (log_statement=all) or
+    // pg_stat_statements. Only ASCII passwords are pre-hashed: for others the
+    // server would apply SASLprep, which we do not reimplement.
+    const secretLiteral = isAscii(newPassword) ? scramVerifier(newPassword) : newPassword;
+    const sql = `ALTER ROLE ${this.client.escapeIdentifier(username)} WITH PASSWORD ${this.client.escapeLiteral(secretLiteral)}`;
+    await this.run('change the password', sql, [newPassword]);
+  }
+
+  async close(): Promise<void> {
+    await this.client.end().catch(() => undefined);
+  }
+
+  private async run(what: string, sql: string, alsoSecret: string[] = []) {
+    try {
+      return await this.client.query(sql);
+    } catch (e) {
+      throw classifyPgError(e, this.secret, this.settings, what, alsoSecret);
+    }
+  }
+}
+
+function clientConfig(secret: DatabaseSecret, settings: ConnectionSettings): ClientConfig {
+  return {
+    host: secret.host,
+    port: secret.port,
+    user: secret.username,
+    password: secret.password,
+    database: secret.dbname ?? 'postgres',
+    ssl: sslOptions(secret.host, settings),
+    connectionTimeoutMillis: settings.connectTimeoutMs,
+    statement_timeout: settings.statementTimeoutMs,
+    lock_timeout: settings.statementTimeoutMs,
+    query_timeout: settings.statementTimeoutMs + 1000,
+    application_name: 'rotor-rotation',
+  };
+}
+
+/** TLS exactly as asked; `pg` fails (never falls back) when the server has no TLS. */
+function sslOptions(host: string, settings: ConnectionSettings): ClientConfig['ssl'] {
+  switch (settings.tlsMode) {
+    case 'disable':
+      return false;
+    case 'require':
+      return { rejectUnauthorized: false };
+    case 'verify-full':
+      return {
+        rejectUnauthorized: true,
+        servername: isIpAddress(host) ? undefined : host,
+        ca: settings.caFile ? readFileSync(settings.caFile, 'utf8') : undefined,
+      };
+  }
+}
+
+function isIpAddress(host: string): boolean {
+  return /^[0-9.]+$/.test(host) || host.includes(':');
+}
+
+function isAscii(s: string): boolean {
+  return /^[\x20-\x7e]*$/.test(s);
+}
+
+/** RFC 5802 / RFC 7677 stored key format, as PostgreSQL's `SCRAM-SHA-256$iter:salt$StoredKey:ServerKey`. */
+export function scramVerifier(password: string, iterations = 4096): string {
+  const salt = randomBytes(16);
+  const salted = pbkdf2Sync(password, salt, iterations, 32, 'sha256');
+  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+  const storedKey = createHash('sha256').update(clientKey).digest();
+  const serverKey = createHmac('sha256', salted).update('Server Key').digest();
+  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+}
+
+const TLS_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_SIGNATURE_FAILURE', 'EPROTO', 'ERR_SSL_WRONG_VERSION_NUMBER',
+]);
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+
+/** Maps a `pg` or socket error to a category and an action; driver text is redacted. */
+export function classifyPgError(
+  e: unknown,
+  secret: DatabaseSecret,
+  settings: ConnectionSettings,
+  what: string,
+  alsoSecret: string[] = [],
+): RotationError {
+  const err = (e ?? {}) as { code?: string; message?: string };
+  const code = typeof err.code === 'string' ? err.code : undefined;
+  const text = redact(String(err.message ?? e), [secret.password, ...alsoSecret]);
+  const target = `${secret.username}@${secret.host}:${secret.port}/${secret.dbname ?? 'postgres'}`;
+  const base = `PostgreSQL: could not ${what} as ${target}: ${text}`;
+  const mk = (category: ErrorCategory, action: string) =>
+    new RotationError({ category, message: base, action, code: code ?? category, cause: undefined });
+
+  if (code === '28P01' || code === '28000') {
+    return mk('authentication', 'The password in this secret version is not valid for that user (or pg_hba.conf refuses the login). If the database password was changed outside rotation, put the working password into the secret as AWSCURRENT.');
+  }
+  if (code === '3D000') return mk('configuration', 'The database named by "dbname" does not exist; fix "dbname" in the secret.');
+  if (code === '42501') {
+    return mk('permission', 'The user may not do this; grant the rotating user the needed privilege (its own password needs none; another role\'s needs CREATEROLE or superuser).');
+  }
+  if (code === '42704') return mk('configuration', 'The role named in the secret does not exist in this database server; fix "username" in the secret.');
+  if (code === '57014' || code === '55P03') {
+    return mk('network', `The statement did not finish within ${settings.statementTimeoutMs} ms (statement/lock timeout); check for locks on the role or raise ROTOR_STATEMENT_TIMEOUT_MS.`);
+  }
+  if (code === '53300' || code === '57P03' || code === '57P01') {
+    return mk('network', 'The server is not accepting connections right now (starting, shutting down or out of connections); retry later.');
+  }
+  if ((code && TLS_CODES.has(code)) || /SSL|TLS|certificate/i.test(text)) {
+    return mk('tls', settings.tlsMode === 'verify-full'
+      ? 'TLS verification failed: make sure the server has TLS on and its certificate is signed by a CA in ROTOR_TLS_CA_FILE (for RDS, the RDS CA bundle) and names the host. The function never falls back to plaintext.'
+      : 'The TLS handshake failed: make sure the server has TLS on. The function never falls back to plaintext.');
+  }
+  if ((code && NETWORK_CODES.has(code)) || /timeout|terminated|Connection terminated/i.test(text)) {
+    return mk('network', `The database did not answer within ${settings.connectTimeoutMs} ms or refused the connection: check host/port in the secret, the security groups and the route from the function's subnets to the database.`);
+  }
+  return mk('configuration', 'Unexpected database error; check the database log around this time.');
+}

@@ -1,0 +1,67 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { Context } from 'aws-lambda';
+import { RotationError, isRotationError } from '../core/errors';
+import { readFunctionConfig, type FunctionConfig } from '../core/function-config';
+import { createLogger } from '../core/logger';
+import { SecretStore } from '../core/secret-store';
+import { parseRotationEvent, type RotationEvent } from './event';
+import { RotationContext } from './rotation-context';
+import { checkContract, runStep } from './steps';
+import { strategyNamed } from './strategies';
+import type { RotationStrategy } from './strategies/strategy';
+
+export interface RotationHandlerDeps {
+  /** Defaults to a client built from the environment (AWS_ENDPOINT_URL_SECRETS_MANAGER is honoured by the SDK). */
+  secretsManager?: SecretsManagerClient;
+  env?: Record<string, string | undefined>;
+  logger?: Logger;
+}
+
+/**
+ * Builds the Lambda handler. Configuration is read once (a bad environment
+ * fails every invocation with a configuration error, never silently).
+ */
+export function createRotationHandler(deps: RotationHandlerDeps = {}) {
+  const logger = deps.logger ?? createLogger('rotor-rotation');
+  const env = deps.env ?? process.env;
+  let client = deps.secretsManager;
+  let setup: { config: FunctionConfig; strategy: RotationStrategy } | undefined;
+
+  const base = async (rawEvent: unknown, context: Context): Promise<void> => {
+    const started = Date.now();
+    let event: RotationEvent | undefined;
+    try {
+      event = parseRotationEvent(rawEvent);
+      logger.appendKeys({ secretArn: event.secretId, step: event.step, token: event.token });
+      setup ??= { config: readFunctionConfig(env), strategy: strategyNamed(env.ROTOR_STRATEGY) };
+      client ??= new SecretsManagerClient({ maxAttempts: 5 });
+      const store = new SecretStore(client, event.secretId);
+      const remaining = () => (typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : 60_000);
+      const metadata = await store.describe();
+      const ctx = new RotationContext(event, store, setup.config, logger, metadata, remaining);
+      logger.debug('step started', { strategy: setup.strategy.name });
+      const outcome = checkContract(ctx) === 'nothing-to-do' ? 'nothing-to-do' : await runStep(event.step, ctx, setup.strategy);
+      logger.info('step finished', { outcome, durationMs: Date.now() - started });
+    } catch (e) {
+      const err = isRotationError(e)
+        ? event ? e.inStep(event.step) : e
+        : new RotationError({
+            category: 'configuration',
+            message: 'unexpected internal error',
+            action: 'This is a bug in rotor; report it with the log line above.',
+            code: (e as Error)?.name,
+            step: event?.step,
+          });
+      // For an unexpected error only its type and stack frames are logged: its
+      // message could quote data we do not control.
+      const frames = !isRotationError(e) && e instanceof Error ? e.stack?.split('\n').slice(1, 6).join('\n') : undefined;
+      logger.error('step failed', { error: err.toLog(), frames, durationMs: Date.now() - started });
+      throw err;
+    }
+  };
+
+  return middy(base).use(injectLambdaContext(logger, { resetKeys: true }));
+}

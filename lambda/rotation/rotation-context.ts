@@ -1,0 +1,136 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { differingFields, parseDatabaseSecret, type DatabaseSecret, type TargetField } from '../core/database-secret';
+import { RotationError, configurationError, conflictError } from '../core/errors';
+import type { FunctionConfig } from '../core/function-config';
+import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, type SecretMetadata, type SecretStore } from '../core/secret-store';
+import type { ConnectionSettings, DatabaseEngine, DatabaseSession } from './engines/engine';
+import { engineFor } from './engines';
+import type { RotationEvent } from './event';
+
+export interface VersionedSecret {
+  versionId: string;
+  secret: DatabaseSecret;
+}
+
+/**
+ * Everything a step needs, with each Secrets Manager read done at most once
+ * per invocation.
+ */
+export class RotationContext {
+  private cache = new Map<string, Promise<unknown>>();
+
+  constructor(
+    readonly event: RotationEvent,
+    readonly store: SecretStore,
+    readonly config: FunctionConfig,
+    readonly logger: Logger,
+    readonly metadata: SecretMetadata,
+    /** Milliseconds left before the Lambda deadline. */
+    private readonly remainingMs: () => number,
+  ) {}
+
+  get token(): string {
+    return this.event.token;
+  }
+
+  /** The version AWSCURRENT is on, from DescribeSecret. */
+  currentVersionId(): string | undefined {
+    return Object.entries(this.metadata.versions).find(([, stages]) => stages.includes(AWSCURRENT))?.[0];
+  }
+
+  current(): Promise<VersionedSecret> {
+    return this.once('current', async () => {
+      const v = await this.store.get(AWSCURRENT);
+      if (!v) {
+        throw configurationError('the secret has no AWSCURRENT value', 'Store the database credential in the secret (PutSecretValue) before turning rotation on.');
+      }
+      return { versionId: v.versionId, secret: parseDatabaseSecret(v.secretString, AWSCURRENT) };
+    });
+  }
+
+  /** The value createSecret stored under the token; undefined if there is none yet. */
+  pendingOrUndefined(): Promise<DatabaseSecret | undefined> {
+    return this.once('pending', async () => {
+      const v = await this.store.get(AWSPENDING, this.token);
+      return v ? parseDatabaseSecret(v.secretString, AWSPENDING) : undefined;
+    });
+  }
+
+  async pending(): Promise<DatabaseSecret> {
+    const p = await this.pendingOrUndefined();
+    if (!p) {
+      throw conflictError('the AWSPENDING version has no value yet', 'createSecret has not completed for this token; let Secrets Manager retry the rotation from the start.');
+    }
+    return p;
+  }
+
+  /** AWSPREVIOUS, if there is one with a parsable value; a broken previous is ignored with a warning. */
+  previous(): Promise<VersionedSecret | undefined> {
+    return this.once('previous', async () => {
+      const v = await this.store.get(AWSPREVIOUS);
+      if (!v) return undefined;
+      try {
+        return { versionId: v.versionId, secret: parseDatabaseSecret(v.secretString, AWSPREVIOUS) };
+      } catch (e) {
+        this.logger.warn('AWSPREVIOUS is not a usable credential; not trying it', { error: (e as RotationError).toLog?.() });
+        return undefined;
+      }
+    });
+  }
+
+  /** Refuses a credential that points at another target than the current one (DESIGN invariant 3). */
+  assertSameTarget(reference: DatabaseSecret, other: DatabaseSecret, otherLabel: string, mayDiffer: ReadonlyArray<TargetField>): void {
+    const diff = differingFields(reference, other, mayDiffer);
+    if (diff.length > 0) {
+      throw conflictError(
+        `the ${otherLabel} version differs from AWSCURRENT in ${diff.join(', ')}; only ${['password', ...mayDiffer].join(' and ')} may change during rotation`,
+        `Refusing to act on another database or user. Remove the AWSPENDING label from version ${this.token} (rotor doctor shows how), check who wrote it, and rotate again.`,
+      );
+    }
+  }
+
+  engine(secret: DatabaseSecret): DatabaseEngine {
+    const engine = engineFor(secret.engine);
+    if (!engine) {
+      throw configurationError(`engine "${secret.engine}" is not supported by this rotation function yet`, 'Use a secret with engine postgres or aurora-postgresql.');
+    }
+    return engine;
+  }
+
+  /** TLS from the secret, else the function's setting; timeouts never run past the Lambda deadline. */
+  connectionSettings(secret: DatabaseSecret): ConnectionSettings {
+    const budget = Math.max(500, this.remainingMs() - this.config.deadlineMarginMs);
+    return {
+      tlsMode: secret.ssl ?? this.config.tlsMode,
+      caFile: this.config.caFile,
+      connectTimeoutMs: Math.min(this.config.connectTimeoutMs, budget),
+      statementTimeoutMs: Math.min(this.config.statementTimeoutMs, budget),
+    };
+  }
+
+  login(secret: DatabaseSecret): Promise<DatabaseSession> {
+    return this.engine(secret).connect(secret, this.connectionSettings(secret));
+  }
+
+  /** A session, or undefined when the server refused these credentials. Other failures throw. */
+  async tryLogin(secret: DatabaseSecret, label: string): Promise<DatabaseSession | undefined> {
+    try {
+      return await this.login(secret);
+    } catch (e) {
+      if (e instanceof RotationError && e.category === 'authentication') {
+        this.logger.info(`${label} credential does not log in`, { code: e.code });
+        return undefined;
+      }
+      throw e;
+    }
+  }
+
+  private once<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    let p = this.cache.get(key) as Promise<T> | undefined;
+    if (!p) {
+      p = fn();
+      this.cache.set(key, p);
+    }
+    return p;
+  }
+}

@@ -1,0 +1,95 @@
+import { conflictError, configurationError } from '../core/errors';
+import { serializeDatabaseSecret } from '../core/database-secret';
+import { AWSCURRENT, AWSPENDING } from '../core/secret-store';
+import type { RotationContext } from './rotation-context';
+import type { RotationStrategy } from './strategies/strategy';
+import type { RotationStep } from '../core/errors';
+
+/** What a step did, for the log and metrics. */
+export type StepOutcome = 'done' | 'already-done' | 'nothing-to-do';
+
+/**
+ * The Secrets Manager contract checks every step starts with (the ones AWS's
+ * reference functions make). Returns 'nothing-to-do' when the token is
+ * already AWSCURRENT: a retried or late step after the rotation finished.
+ */
+export function checkContract(ctx: RotationContext): 'proceed' | 'nothing-to-do' {
+  const meta = ctx.metadata;
+  if (meta.rotationEnabled === false) {
+    throw configurationError(
+      'rotation is disabled for this secret',
+      'Turn rotation on (RotateSecret with a rotation function, or `rotor` CDK constructs) before invoking the function.',
+    );
+  }
+  const stages = meta.versions[ctx.token];
+  if (!stages) {
+    throw conflictError(
+      `version ${ctx.token} is not a version of this secret`,
+      'The event names a ClientRequestToken that is not a labelled version of the secret; start a new rotation with RotateSecret.',
+    );
+  }
+  if (stages.includes(AWSCURRENT)) return 'nothing-to-do';
+  if (!stages.includes(AWSPENDING)) {
+    throw conflictError(
+      `version ${ctx.token} is not AWSPENDING`,
+      'The rotation for this token was cancelled or superseded; start a new rotation with RotateSecret.',
+    );
+  }
+  return 'proceed';
+}
+
+/** The four steps, written once; the strategy and engine are the plug-ins. */
+export async function runStep(step: RotationStep, ctx: RotationContext, strategy: RotationStrategy): Promise<StepOutcome> {
+  switch (step) {
+    case 'createSecret':
+      return createSecret(ctx, strategy);
+    case 'setSecret':
+      await strategy.setSecret(ctx);
+      return 'done';
+    case 'testSecret':
+      return testSecret(ctx, strategy);
+    case 'finishSecret':
+      return finishSecret(ctx);
+  }
+}
+
+async function createSecret(ctx: RotationContext, strategy: RotationStrategy): Promise<StepOutcome> {
+  const current = await ctx.current();
+  const existing = await ctx.pendingOrUndefined();
+  if (existing) {
+    ctx.assertSameTarget(current.secret, existing, 'AWSPENDING', strategy.mayDiffer);
+    return 'already-done';
+  }
+  const engine = ctx.engine(current.secret);
+  const password = await ctx.store.randomPassword(ctx.config.password, engine.defaultExcludedCharacters);
+  const pending = await strategy.nextCredential(current.secret, password, ctx);
+  await ctx.store.putPending(ctx.token, serializeDatabaseSecret(pending), ctx.event.rotationToken);
+  return 'done';
+}
+
+async function testSecret(ctx: RotationContext, strategy: RotationStrategy): Promise<StepOutcome> {
+  const current = await ctx.current();
+  const pending = await ctx.pending();
+  ctx.assertSameTarget(current.secret, pending, 'AWSPENDING', strategy.mayDiffer);
+  const session = await ctx.login(pending);
+  try {
+    await session.probe();
+    const user = await session.sessionUser();
+    if (user !== pending.username) {
+      throw conflictError(
+        `the AWSPENDING credential logs in as a different user than "username" says`,
+        'Check the username in the secret and any login-mapping in the database (e.g. pg_ident.conf).',
+      );
+    }
+  } finally {
+    await session.close();
+  }
+  return 'done';
+}
+
+async function finishSecret(ctx: RotationContext): Promise<StepOutcome> {
+  const currentVersion = ctx.currentVersionId();
+  if (currentVersion === ctx.token) return 'already-done';
+  await ctx.store.moveCurrent(ctx.token, currentVersion);
+  return 'done';
+}

@@ -1,0 +1,17 @@
+import { configurationError } from '../../core/errors';
+import { SingleUserStrategy } from './single-user';
+import type { RotationStrategy } from './strategy';
+
+export const STRATEGY_NAMES = ['single-user'] as const;
+
+export function strategyNamed(name: string | undefined): RotationStrategy {
+  switch (name ?? 'single-user') {
+    case 'single-user':
+      return new SingleUserStrategy();
+    default:
+      throw configurationError(
+        `ROTOR_STRATEGY is "${name}", not one of ${STRATEGY_NAMES.join(', ')}`,
+        'Set ROTOR_STRATEGY on the rotation function to a supported strategy.',
+      );
+  }
+}

@@ -1,0 +1,56 @@
+import { RotationError } from '../../core/errors';
+import type { DatabaseSecret } from '../../core/database-secret';
+import type { DatabaseSession } from '../engines/engine';
+import type { RotationContext } from '../rotation-context';
+import type { RotationStrategy } from './strategy';
+
+/**
+ * The user changes its own password. If AWSCURRENT no longer logs in (an
+ * earlier rotation set the database but failed before finishSecret), the
+ * previous password is tried, as AWS's reference functions do.
+ */
+export class SingleUserStrategy implements RotationStrategy {
+  readonly name = 'single-user';
+  readonly mayDiffer = [] as const;
+
+  async nextCredential(current: DatabaseSecret, password: string): Promise<DatabaseSecret> {
+    return { ...current, password };
+  }
+
+  async setSecret(ctx: RotationContext): Promise<void> {
+    const current = await ctx.current();
+    const pending = await ctx.pending();
+    ctx.assertSameTarget(current.secret, pending, 'AWSPENDING', this.mayDiffer);
+
+    const already = await ctx.tryLogin(pending, 'AWSPENDING');
+    if (already) {
+      await already.close();
+      ctx.logger.info('AWSPENDING already logs in; nothing to set');
+      return;
+    }
+
+    let session: DatabaseSession | undefined = await ctx.tryLogin(current.secret, 'AWSCURRENT');
+    if (!session) {
+      const previous = await ctx.previous();
+      if (previous) {
+        ctx.assertSameTarget(current.secret, previous.secret, 'AWSPREVIOUS', this.mayDiffer);
+        session = await ctx.tryLogin(previous.secret, 'AWSPREVIOUS');
+        if (session) ctx.logger.info('logged in with AWSPREVIOUS (AWSCURRENT no longer valid)');
+      }
+    }
+    if (!session) {
+      throw new RotationError({
+        category: 'authentication',
+        code: 'NoWorkingCredential',
+        message: `neither AWSPENDING, AWSCURRENT nor AWSPREVIOUS logs in as ${current.secret.username}@${current.secret.host}:${current.secret.port}`,
+        action: 'The database password was changed outside rotation. Set it back, or store the working password as a new AWSCURRENT version (PutSecretValue), then rotate again.',
+      });
+    }
+    try {
+      await session.setPassword(pending.username, pending.password);
+    } finally {
+      await session.close();
+    }
+    ctx.logger.info('password changed in the database');
+  }
+}

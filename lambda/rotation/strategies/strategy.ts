@@ -1,0 +1,15 @@
+import type { DatabaseSecret, TargetField } from '../../core/database-secret';
+import type { RotationContext } from '../rotation-context';
+
+/**
+ * How a rotation changes the credential: which fields of the pending secret
+ * may differ from the current one, how the pending secret is made, and how
+ * setSecret puts it into effect. The four-step skeleton does the rest.
+ */
+export interface RotationStrategy {
+  readonly name: string;
+  /** Fields besides `password` that may differ between pending and current. */
+  readonly mayDiffer: ReadonlyArray<TargetField>;
+  nextCredential(current: DatabaseSecret, password: string, ctx: RotationContext): Promise<DatabaseSecret>;
+  setSecret(ctx: RotationContext): Promise<void>;
+}
