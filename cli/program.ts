@@ -6,7 +6,10 @@ function port(value: string): number {
   return n;
 }
 
-/** The operator CLI. Each command's code is loaded only when it runs, to keep `--help` fast. */
+/**
+ * The operator CLI. Each command's code is loaded only when it runs, to keep
+ * `--help` fast (require, not import(): bin/rotor.js hooks tsx into require only).
+ */
 export function buildProgram(): Command {
   const program = new Command('rotor')
     .description('Rotate database credentials with AWS Secrets Manager: local stack, demo and operator commands')
@@ -21,7 +24,7 @@ export function buildProgram(): Command {
     .option('--region <region>', 'region in ARNs', 'us-east-1')
     .option('--account-id <id>', 'account id in ARNs', '000000000000')
     .action(async (opts: { port: number; host: string; state?: string; region: string; accountId: string }) => {
-      const { serveLocal } = await import('../local/serve');
+      const { serveLocal } = require('../local/serve') as typeof import('../local/serve');
       await serveLocal({ port: opts.port, host: opts.host, statePath: opts.state, region: opts.region, accountId: opts.accountId });
     });
 
@@ -30,7 +33,7 @@ export function buildProgram(): Command {
     .description('Rotate a PostgreSQL password end to end on this machine (embedded PostgreSQL + local endpoint + the bundled function)')
     .option('--keep', 'leave the database and endpoint running until Ctrl-C')
     .action(async (opts: { keep?: boolean }) => {
-      const { runDemo } = await import('./commands/demo');
+      const { runDemo } = require('./commands/demo') as typeof import('./commands/demo');
       process.exitCode = await runDemo({ keep: Boolean(opts.keep) });
     });
 

@@ -5,7 +5,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { makeCertificateAuthority, makeServerCertificate } from './tls-certificates';
+import { makeServerCert, makeTestCa } from './tls-certificates';
 
 export interface DemoDatabase {
   host: string;
@@ -26,8 +26,8 @@ export async function startDemoDatabase(log: (line: string) => void = () => unde
   // The server runs as `postgres` when we are root; it must reach its files.
   await chmod(workDir, 0o755);
   const owner = process.getuid?.() === 0 ? postgresUser() : undefined;
-  const ca = await makeCertificateAuthority(workDir);
-  const server = await makeServerCertificate(workDir, ca, { owner });
+  const ca = await makeTestCa(workDir, { name: 'rotor-demo-ca', cn: 'rotor demo CA' });
+  const server = await makeServerCert(workDir, ca, { cn: 'localhost', sans: ['DNS:localhost', 'IP:127.0.0.1'], owner });
   const port = await freePort();
   const admin = { username: 'rotor_admin', password: randomBytes(18).toString('base64url') };
 
@@ -43,7 +43,7 @@ export async function startDemoDatabase(log: (line: string) => void = () => unde
     createPostgresUser: owner !== undefined,
     initdbFlags: ['--no-sync', '--encoding=UTF8'],
     postgresFlags: [
-      '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${workDir}`,
+      '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${path.join(workDir, 'data')}`,
       '-c', 'ssl=on', '-c', `ssl_cert_file=${server.certFile}`, '-c', `ssl_key_file=${server.keyFile}`,
       '-c', 'fsync=off',
     ],
@@ -54,7 +54,7 @@ export async function startDemoDatabase(log: (line: string) => void = () => unde
     await pg.initialise();
     await pg.start();
   } catch (e) {
-    log(pgLog.slice(-20).join(''));
+    log(pgLog.slice(-20).join(""));
     await rm(workDir, { recursive: true, force: true });
     throw new Error(`embedded PostgreSQL did not start: ${(e as Error)?.message ?? 'exited early'}`);
   }

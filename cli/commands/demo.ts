@@ -33,7 +33,7 @@ export async function runDemo(opts: { keep?: boolean } = {}): Promise<number> {
   try {
     const t0 = Date.now();
     say('1/5 starting embedded PostgreSQL (scram-sha-256, TLS on, throwaway CA)...');
-    db = await startDemoDatabase();
+    db = await startDemoDatabase((line) => say(line));
     const oldPassword = randomBytes(18).toString('base64url');
     // Both values are ours (a constant and base64url), never user input.
     await db.query(`CREATE ROLE ${APP_USER} LOGIN PASSWORD '${oldPassword}'`);
@@ -85,7 +85,7 @@ export async function runDemo(opts: { keep?: boolean } = {}): Promise<number> {
     say(before);
     say('after:');
     say(after);
-    const t = new Table({ head: ['live check', 'result'] });
+    const t = new Table({ head: ['live check', 'result'], style: tableStyle() });
     for (const [name, ok] of checks) t.push([name, ok ? 'ok' : 'FAILED']);
     say(t.toString());
     const failed = checks.filter(([, ok]) => !ok).length;
@@ -104,9 +104,14 @@ export async function runDemo(opts: { keep?: boolean } = {}): Promise<number> {
   }
 }
 
+/** Colour only on a terminal, so piped output and logs stay plain text. */
+function tableStyle() {
+  return process.stdout.isTTY ? { head: ['cyan'], border: ['grey'] } : { head: [], border: [] };
+}
+
 async function versionTable(sm: SecretsManagerClient, secretId: string): Promise<string> {
   const out = await sm.send(new ListSecretVersionIdsCommand({ SecretId: secretId }));
-  const t = new Table({ head: ['version', 'labels', 'created'] });
+  const t = new Table({ head: ['version', 'labels', 'created'], style: tableStyle() });
   for (const v of out.Versions ?? []) {
     t.push([v.VersionId ?? '', (v.VersionStages ?? []).join(', '), v.CreatedDate?.toISOString() ?? '']);
   }

@@ -90,11 +90,7 @@ export class RotationContext {
   }
 
   engine(secret: DatabaseSecret): DatabaseEngine {
-    const engine = engineFor(secret.engine);
-    if (!engine) {
-      throw configurationError(`engine "${secret.engine}" is not supported by this rotation function yet`, 'Use a secret with engine postgres or aurora-postgresql.');
-    }
-    return engine;
+    return engineFor(secret.engine);
   }
 
   /** TLS from the secret, else the function's setting; timeouts never run past the Lambda deadline. */

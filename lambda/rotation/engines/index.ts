@@ -1,15 +1,12 @@
 import { engineFamily, type EngineName } from '../../core/database-secret';
 import type { DatabaseEngine } from './engine';
+import { MysqlEngine } from './mysql';
 import { PostgresEngine } from './postgres';
 
 const postgres = new PostgresEngine();
+const mysql = new MysqlEngine();
 
-/** The engine for a secret's `engine` field. MySQL and MariaDB arrive with their own file. */
-export function engineFor(name: EngineName): DatabaseEngine | undefined {
-  switch (engineFamily(name)) {
-    case 'postgres':
-      return postgres;
-    default:
-      return undefined;
-  }
+/** The engine for a secret's `engine` field. */
+export function engineFor(name: EngineName): DatabaseEngine {
+  return engineFamily(name) === 'postgres' ? postgres : mysql;
 }

@@ -1,0 +1,95 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  ListSecretVersionIdsCommand,
+  RotateSecretCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { Client } from 'pg';
+import { LocalSecretsManager, localClientConfig, type RotationLifecycleEvent } from '../../local';
+import { createRotationHandler } from '../../lambda/rotation/handler';
+import { startPostgres, canLogin, type PgServer } from './postgres-server';
+
+export interface RotationFixture {
+  pg: PgServer;
+  local: LocalSecretsManager;
+  sm: SecretsManagerClient;
+  /** Lambda ARN of the in-process rotation handler (default settings + the test CA). */
+  lambdaArn: string;
+  /** Registers another in-process handler with extra environment; returns its ARN. */
+  registerHandler(name: string, env?: Record<string, string>): string;
+  /** Creates a login role with a password (identifier escaped by the driver). */
+  createRole(name: string, password?: string): Promise<string>;
+  /** Creates a secret for the role; returns its ARN. */
+  createSecret(fields: Record<string, unknown>): Promise<string>;
+  secretFor(user: string, password: string, extra?: Record<string, unknown>): Record<string, unknown>;
+  rotate(secretArn: string, lambdaArn?: string): Promise<RotationLifecycleEvent>;
+  current(secretArn: string): Promise<Record<string, any>>;
+  labels(secretArn: string): Promise<Record<string, string[]>>;
+  canLogin(user: string, password: string): Promise<boolean>;
+  stop(): Promise<void>;
+}
+
+/** A TLS PostgreSQL with password auth, the local Secrets Manager, and the rotation handler in-process. */
+export async function startRotationFixture(opts: { tls?: boolean } = {}): Promise<RotationFixture> {
+  const tls = opts.tls ?? true;
+  const pg = await startPostgres({ tls });
+  const local = await LocalSecretsManager.start({ port: 0, rotation: { maxAttempts: 2, initialBackoffMs: 20, maxBackoffMs: 50 } });
+  const sm = new SecretsManagerClient({ ...localClientConfig(local.endpoint, local.region), maxAttempts: 1 });
+  const baseEnv: Record<string, string> = tls ? { ROTOR_TLS_CA_FILE: pg.caFile! } : { ROTOR_TLS_MODE: 'disable' };
+
+  const registerHandler = (name: string, env: Record<string, string> = {}) => {
+    const arn = local.lambdaArn(name);
+    const handler = createRotationHandler({ secretsManager: sm, env: { ...baseEnv, ...env } });
+    local.registerRotationFunction(arn, { kind: 'in-process', handler: (event, context) => handler(event, context as never) });
+    return arn;
+  };
+  const lambdaArn = registerHandler('rotor-rotation-test');
+
+  const fixture: RotationFixture = {
+    pg, local, sm, lambdaArn, registerHandler,
+    async createRole(name, password = randomBytes(12).toString('hex')) {
+      const c = new Client({ host: pg.host, port: pg.port, user: pg.superuser.username, password: pg.superuser.password, database: pg.database, ssl: tls ? { ca: require('node:fs').readFileSync(pg.caFile!, 'utf8'), servername: 'localhost' } : false });
+      await c.connect();
+      try {
+        await c.query(`CREATE ROLE ${c.escapeIdentifier(name)} LOGIN PASSWORD ${c.escapeLiteral(password)}`);
+      } finally {
+        await c.end();
+      }
+      return password;
+    },
+    secretFor(user, password, extra = {}) {
+      return { engine: 'postgres', host: 'localhost', port: pg.port, username: user, password, dbname: pg.database, ...extra };
+    },
+    async createSecret(fields) {
+      const out = await sm.send(new CreateSecretCommand({ Name: `test/${randomUUID()}`, SecretString: JSON.stringify(fields) }));
+      return out.ARN!;
+    },
+    async rotate(secretArn, arn = lambdaArn) {
+      const r = await sm.send(new RotateSecretCommand({ SecretId: secretArn, RotationLambdaARN: arn, RotationRules: { AutomaticallyAfterDays: 30 } }));
+      return local.waitForRotation(secretArn, { versionId: r.VersionId, timeoutMs: 45_000 });
+    },
+    async current(secretArn) {
+      return JSON.parse((await sm.send(new GetSecretValueCommand({ SecretId: secretArn }))).SecretString!);
+    },
+    async labels(secretArn) {
+      return (await sm.send(new DescribeSecretCommand({ SecretId: secretArn }))).VersionIdsToStages ?? {};
+    },
+    canLogin(user, password) {
+      return canLogin({ host: 'localhost', port: pg.port, database: pg.database, caFile: pg.caFile }, user, password, { ssl: tls ? 'verify-full' : 'disable' });
+    },
+    async stop() {
+      await local.stop();
+      await pg.stop();
+    },
+  };
+  return fixture;
+}
+
+/** All versions with their labels and value, for before/after comparisons. */
+export async function versionsOf(sm: SecretsManagerClient, secretArn: string) {
+  const out = await sm.send(new ListSecretVersionIdsCommand({ SecretId: secretArn, IncludeDeprecated: true }));
+  return (out.Versions ?? []).map((v) => ({ id: v.VersionId, stages: [...(v.VersionStages ?? [])].sort() })).sort((a, b) => String(a.id).localeCompare(String(b.id)));
+}
