@@ -39,6 +39,10 @@ export class SecretStore {
     readonly secretId: string,
   ) {}
 
+  withSecretId(secretId: string): SecretStore {
+    return new SecretStore(this.client, secretId);
+  }
+
   async describe(): Promise<SecretMetadata> {
     const out = await this.call('DescribeSecret', () => this.client.send(new DescribeSecretCommand({ SecretId: this.secretId })));
     const tags: Record<string, string> = {};

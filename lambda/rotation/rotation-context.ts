@@ -29,6 +29,11 @@ export class RotationContext {
     private readonly remainingMs: () => number,
   ) {}
 
+  /** Another secret (e.g. the master secret named by `masterarn`), read with the same client. */
+  storeFor(secretId: string): SecretStore {
+    return this.store.withSecretId(secretId);
+  }
+
   get token(): string {
     return this.event.token;
   }

@@ -57,7 +57,7 @@ async function createSecret(ctx: RotationContext, strategy: RotationStrategy): P
   const current = await ctx.current();
   const existing = await ctx.pendingOrUndefined();
   if (existing) {
-    ctx.assertSameTarget(current.secret, existing, 'AWSPENDING', strategy.mayDiffer);
+    strategy.validatePending(current.secret, existing, ctx);
     return 'already-done';
   }
   const engine = ctx.engine(current.secret);
@@ -70,7 +70,7 @@ async function createSecret(ctx: RotationContext, strategy: RotationStrategy): P
 async function testSecret(ctx: RotationContext, strategy: RotationStrategy): Promise<StepOutcome> {
   const current = await ctx.current();
   const pending = await ctx.pending();
-  ctx.assertSameTarget(current.secret, pending, 'AWSPENDING', strategy.mayDiffer);
+  strategy.validatePending(current.secret, pending, ctx);
   const session = await ctx.login(pending);
   try {
     await session.probe();

@@ -1,12 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import {
-  CancelRotateSecretCommand,
-  PutSecretValueCommand,
-} from '@aws-sdk/client-secrets-manager';
+import { CancelRotateSecretCommand, GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { createRotationHandler } from '../../lambda/rotation/handler';
 import { RotationError } from '../../lambda/core/errors';
 import { fakeContext } from '../support/lambda-context';
-import { startRotationFixture, versionsOf, type RotationFixture } from '../support/rotation-fixture';
+import { silentLogger, startRotationFixture, versionsOf, type RotationFixture } from '../support/rotation-fixture';
 
 let f: RotationFixture;
 let seq = 0;
@@ -20,7 +17,7 @@ afterAll(async () => {
 });
 
 async function invoke(step: string, secretId: string, token: string, env: Record<string, string> = {}) {
-  const handler = createRotationHandler({ secretsManager: f.sm, env: { ROTOR_TLS_CA_FILE: f.pg.caFile!, ...env } });
+  const handler = createRotationHandler({ secretsManager: f.sm, env: { ROTOR_TLS_CA_FILE: f.pg.caFile!, ...env }, logger: silentLogger() });
   return handler({ Step: step, SecretId: secretId, ClientRequestToken: token }, fakeContext());
 }
 
@@ -92,26 +89,13 @@ describe('single-user rotation on PostgreSQL', () => {
 
   test('every step re-run twice with the same event ends in the same state', async () => {
     const { name, arn } = await roleWithSecret();
-    const real = createRotationHandler({ secretsManager: f.sm, env: { ROTOR_TLS_CA_FILE: f.pg.caFile! } });
-    const snapshots: Array<{ step: string; states: string[] }> = [];
     const state = async () => {
       const versions = await versionsOf(f.sm, arn);
-      const pending = await f.sm.send(new (require('@aws-sdk/client-secrets-manager').GetSecretValueCommand)({ SecretId: arn, VersionStage: 'AWSPENDING' })).then((o: any) => JSON.parse(o.SecretString).password as string, () => undefined);
+      const pending = await f.sm.send(new GetSecretValueCommand({ SecretId: arn, VersionStage: 'AWSPENDING' })).then((o) => JSON.parse(o.SecretString!).password as string, () => undefined);
       const cur = (await f.current(arn)).password as string;
       return JSON.stringify({ versions, pendingValue: pending, currentLogsIn: await f.canLogin(name, cur), pendingLogsIn: pending ? await f.canLogin(name, pending) : null });
     };
-    const arnRerun = f.local.lambdaArn(uniq('rerun'));
-    f.local.registerRotationFunction(arnRerun, {
-      kind: 'in-process',
-      handler: async (event: any, context: any) => {
-        const states: string[] = [];
-        for (let i = 0; i < 3; i++) {
-          await real(event, context);
-          states.push(await state());
-        }
-        snapshots.push({ step: event.Step, states });
-      },
-    });
+    const { arn: arnRerun, runs: snapshots } = f.registerRerunningHandler(uniq('rerun'), state);
     const outcome = await f.rotate(arn, arnRerun);
     expect(outcome.eventName).toBe('RotationSucceeded');
     expect(snapshots.map((s) => s.step)).toEqual(['createSecret', 'setSecret', 'testSecret', 'finishSecret']);

@@ -9,7 +9,11 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { Client } from 'pg';
 import { LocalSecretsManager, localClientConfig, type RotationLifecycleEvent } from '../../local';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { createRotationHandler } from '../../lambda/rotation/handler';
+
+/** Handlers in tests log only when asked (ROTOR_TEST_LOGS=1); the leak test captures its own. */
+export const silentLogger = () => new Logger({ serviceName: 'rotor-rotation', logLevel: process.env.ROTOR_TEST_LOGS ? 'DEBUG' : 'SILENT' });
 import { startPostgres, canLogin, type PgServer } from './postgres-server';
 
 export interface RotationFixture {
@@ -20,6 +24,11 @@ export interface RotationFixture {
   lambdaArn: string;
   /** Registers another in-process handler with extra environment; returns its ARN. */
   registerHandler(name: string, env?: Record<string, string>): string;
+  /**
+   * Registers a handler that runs every step three times in a row and records
+   * `state()` after each run, to prove re-runs end in the same state.
+   */
+  registerRerunningHandler(name: string, state: () => Promise<string>, env?: Record<string, string>): { arn: string; runs: Array<{ step: string; states: string[] }> };
   /** Creates a login role with a password (identifier escaped by the driver). */
   createRole(name: string, password?: string): Promise<string>;
   /** Creates a secret for the role; returns its ARN. */
@@ -42,14 +51,32 @@ export async function startRotationFixture(opts: { tls?: boolean } = {}): Promis
 
   const registerHandler = (name: string, env: Record<string, string> = {}) => {
     const arn = local.lambdaArn(name);
-    const handler = createRotationHandler({ secretsManager: sm, env: { ...baseEnv, ...env } });
+    const handler = createRotationHandler({ secretsManager: sm, env: { ...baseEnv, ...env }, logger: silentLogger() });
     local.registerRotationFunction(arn, { kind: 'in-process', handler: (event, context) => handler(event, context as never) });
     return arn;
   };
   const lambdaArn = registerHandler('rotor-rotation-test');
 
+  const registerRerunningHandler = (name: string, state: () => Promise<string>, env: Record<string, string> = {}) => {
+    const arn = local.lambdaArn(name);
+    const real = createRotationHandler({ secretsManager: sm, env: { ...baseEnv, ...env }, logger: silentLogger() });
+    const runs: Array<{ step: string; states: string[] }> = [];
+    local.registerRotationFunction(arn, {
+      kind: 'in-process',
+      handler: async (event, context) => {
+        const states: string[] = [];
+        for (let i = 0; i < 3; i++) {
+          await real(event, context as never);
+          states.push(await state());
+        }
+        runs.push({ step: (event as { Step: string }).Step, states });
+      },
+    });
+    return { arn, runs };
+  };
+
   const fixture: RotationFixture = {
-    pg, local, sm, lambdaArn, registerHandler,
+    pg, local, sm, lambdaArn, registerHandler, registerRerunningHandler,
     async createRole(name, password = randomBytes(12).toString('hex')) {
       const c = new Client({ host: pg.host, port: pg.port, user: pg.superuser.username, password: pg.superuser.password, database: pg.database, ssl: tls ? { ca: require('node:fs').readFileSync(pg.caFile!, 'utf8'), servername: 'localhost' } : false });
       await c.connect();

@@ -17,7 +17,23 @@ export interface DatabaseSession {
   probe(): Promise<void>;
   /** Changes the password of `username` (the session's own user, or another when the session is an admin). */
   setPassword(username: string, newPassword: string): Promise<void>;
+  /**
+   * Alternating users, run by an admin (master) session: makes `target` a
+   * login user with `password` whose privileges equal those of the current
+   * user `source`, creating it when missing and removing privileges `source`
+   * lacks, keeping TLS requirements and resource limits equal. `baseUser` is
+   * the original name (without `_clone`): engines where objects must stay
+   * owned by one user (PostgreSQL) use it as the owner of everything.
+   */
+  syncAlternateUser(opts: AlternateUserSync): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface AlternateUserSync {
+  target: string;
+  source: string;
+  baseUser: string;
+  password: string;
 }
 
 /**
@@ -29,5 +45,9 @@ export interface DatabaseEngine {
   readonly family: 'postgres' | 'mysql';
   /** Characters GetRandomPassword must avoid for this engine (the AWS reference functions' defaults). */
   readonly defaultExcludedCharacters: string;
+  /** Longest user name the server accepts, by the secret's engine name (PostgreSQL counts bytes). */
+  maxUsernameLength(engine: DatabaseSecret['engine']): number;
+  /** Length of a user name as the server counts it. */
+  usernameLength(name: string): number;
   connect(secret: DatabaseSecret, settings: ConnectionSettings): Promise<DatabaseSession>;
 }

@@ -4,7 +4,7 @@ import { Client, type ClientConfig } from 'pg';
 import type { DatabaseSecret } from '../../core/database-secret';
 import { RotationError, type ErrorCategory } from '../../core/errors';
 import { redact } from '../../core/redact';
-import type { ConnectionSettings, DatabaseEngine, DatabaseSession } from './engine';
+import type { AlternateUserSync, ConnectionSettings, DatabaseEngine, DatabaseSession } from './engine';
 
 /**
  * PostgreSQL and Aurora PostgreSQL through `pg`.
@@ -12,6 +12,15 @@ import type { ConnectionSettings, DatabaseEngine, DatabaseSession } from './engi
 export class PostgresEngine implements DatabaseEngine {
   readonly family = 'postgres' as const;
   readonly defaultExcludedCharacters = ':/@"\'\\';
+
+  /** NAMEDATALEN - 1; PostgreSQL would silently truncate longer names. */
+  maxUsernameLength(): number {
+    return 63;
+  }
+
+  usernameLength(name: string): number {
+    return Buffer.byteLength(name, 'utf8');
+  }
 
   async connect(secret: DatabaseSecret, settings: ConnectionSettings): Promise<DatabaseSession> {
     const client = new Client(clientConfig(secret, settings));
@@ -44,22 +53,106 @@ class PostgresSession implements DatabaseSession {
   }
 
   async setPassword(username: string, newPassword: string): Promise<void> {
+    await this.run('change the password', this.alterPasswordSql(username, newPassword), [newPassword]);
+  }
+
+  /**
+   * Alternating users on PostgreSQL: the base user owns everything; the clone
+   * is a member of it and starts every session as it (`ALTER ROLE clone SET
+   * role = base`), so its privileges are the base user's by construction and
+   * the objects it creates belong to the base user. What the clone holds on
+   * its own (other memberships, grants, objects in this database) is moved to
+   * the base user or revoked. One transaction: all of it or nothing.
+   */
+  async syncAlternateUser({ target, baseUser, password }: AlternateUserSync): Promise<void> {
+    const id = (n: string) => this.client.escapeIdentifier(n);
+    const exists = await this.run('look up the user', 'SELECT 1 FROM pg_roles WHERE rolname = $1', [], [target]);
+    await this.run('start a transaction', 'BEGIN');
+    try {
+      if (exists.rowCount === 0) {
+        await this.run('create the alternate user', `CREATE ROLE ${id(target)} WITH LOGIN PASSWORD ${this.client.escapeLiteral(this.passwordLiteral(password))}`, [password]);
+      } else {
+        await this.run('change the password', this.alterPasswordSql(target, password), [password]);
+      }
+      if (target !== baseUser) {
+        const clone = target;
+        const others = await this.run(
+          'read the alternate user\'s memberships',
+          'SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = $1 AND r.rolname <> $2',
+          [], [clone, baseUser],
+        );
+        for (const row of others.rows) {
+          await this.run('revoke a membership the base user does not grant', `REVOKE ${id(String(row.rolname))} FROM ${id(clone)}`);
+        }
+        await this.run('make the alternate user a member of the base user', `GRANT ${id(baseUser)} TO ${id(clone)}`);
+        const limit = await this.run('read the base user\'s connection limit', 'SELECT rolconnlimit FROM pg_roles WHERE rolname = $1', [], [baseUser]);
+        const connLimit = Number(limit.rows[0]?.rolconnlimit ?? -1);
+        await this.run('set the alternate user\'s attributes', `ALTER ROLE ${id(clone)} WITH LOGIN INHERIT CONNECTION LIMIT ${Number.isInteger(connLimit) ? connLimit : -1}`);
+        await this.run('make the alternate user act as the base user', `ALTER ROLE ${id(clone)} SET role = ${this.client.escapeLiteral(baseUser)}`);
+        // Only when the clone owns objects or holds grants in this database:
+        // REASSIGN/DROP OWNED need the privileges of both roles, which a
+        // CREATEROLE master (e.g. on RDS) may not have.
+        const holdsAnything = async () => {
+          const held = await this.run(
+            'look for objects and grants of the alternate user',
+            `SELECT 1 FROM pg_shdepend d JOIN pg_roles r ON r.oid = d.refobjid
+              WHERE r.rolname = $1 AND d.deptype IN ('o', 'a') AND d.dbid IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))
+              LIMIT 1`,
+            [], [clone],
+          );
+          return (held.rowCount ?? 0) > 0;
+        };
+        if (await holdsAnything()) {
+          try {
+            await this.run('hand objects of the alternate user to the base user', `REASSIGN OWNED BY ${id(clone)} TO ${id(baseUser)}`);
+            await this.run('revoke privileges granted to the alternate user directly', `DROP OWNED BY ${id(clone)}`);
+          } catch (e) {
+            if (e instanceof RotationError && e.category === 'permission') {
+              throw new RotationError({
+                category: 'permission', code: e.code,
+                message: `the alternate user ${clone} owns objects or holds grants of its own, and the master may not move them`,
+                action: `Let the master act as both users (GRANT ${baseUser}, ${clone} TO <master>), or move them by hand (REASSIGN OWNED BY ${clone} TO ${baseUser}; DROP OWNED BY ${clone}); nothing was changed.`,
+              });
+            }
+            throw e;
+          }
+          // DROP OWNED silently keeps grants made by roles the master cannot
+          // speak for (e.g. a superuser); privileges would not be equal.
+          if (await holdsAnything()) {
+            throw new RotationError({
+              category: 'permission', code: 'CloneGrantsRemain',
+              message: `the alternate user ${clone} holds grants that the master cannot revoke (granted by another role)`,
+              action: `Revoke them as their grantor (see \\dp in psql for ${clone}); nothing was changed.`,
+            });
+          }
+        }
+      }
+      await this.run('commit', 'COMMIT');
+    } catch (e) {
+      await this.client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private alterPasswordSql(username: string, newPassword: string): string {
+    return `ALTER ROLE ${this.client.escapeIdentifier(username)} WITH PASSWORD ${this.client.escapeLiteral(this.passwordLiteral(newPassword))}`;
+  }
+
+  private passwordLiteral(newPassword: string): string {
     // The password is sent as a SCRAM-SHA-256 verifier, so its plaintext never
     // reaches the server, its statement log (log_statement=all) or
     // pg_stat_statements. Only ASCII passwords are pre-hashed: for others the
     // server would apply SASLprep, which we do not reimplement.
-    const secretLiteral = isAscii(newPassword) ? scramVerifier(newPassword) : newPassword;
-    const sql = `ALTER ROLE ${this.client.escapeIdentifier(username)} WITH PASSWORD ${this.client.escapeLiteral(secretLiteral)}`;
-    await this.run('change the password', sql, [newPassword]);
+    return isAscii(newPassword) ? scramVerifier(newPassword) : newPassword;
   }
 
   async close(): Promise<void> {
     await this.client.end().catch(() => undefined);
   }
 
-  private async run(what: string, sql: string, alsoSecret: string[] = []) {
+  private async run(what: string, sql: string, alsoSecret: string[] = [], params?: unknown[]) {
     try {
-      return await this.client.query(sql);
+      return await this.client.query(sql, params);
     } catch (e) {
       throw classifyPgError(e, this.secret, this.settings, what, alsoSecret);
     }

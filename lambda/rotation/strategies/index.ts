@@ -1,13 +1,16 @@
 import { configurationError } from '../../core/errors';
+import { AlternatingUsersStrategy } from './alternating-users';
 import { SingleUserStrategy } from './single-user';
 import type { RotationStrategy } from './strategy';
 
-export const STRATEGY_NAMES = ['single-user'] as const;
+export const STRATEGY_NAMES = ['single-user', 'alternating-users'] as const;
 
 export function strategyNamed(name: string | undefined): RotationStrategy {
   switch (name ?? 'single-user') {
     case 'single-user':
       return new SingleUserStrategy();
+    case 'alternating-users':
+      return new AlternatingUsersStrategy();
     default:
       throw configurationError(
         `ROTOR_STRATEGY is "${name}", not one of ${STRATEGY_NAMES.join(', ')}`,

@@ -13,6 +13,10 @@ export class SingleUserStrategy implements RotationStrategy {
   readonly name = 'single-user';
   readonly mayDiffer = [] as const;
 
+  validatePending(current: DatabaseSecret, pending: DatabaseSecret, ctx: RotationContext): void {
+    ctx.assertSameTarget(current, pending, 'AWSPENDING', this.mayDiffer);
+  }
+
   async nextCredential(current: DatabaseSecret, password: string): Promise<DatabaseSecret> {
     return { ...current, password };
   }
@@ -20,7 +24,7 @@ export class SingleUserStrategy implements RotationStrategy {
   async setSecret(ctx: RotationContext): Promise<void> {
     const current = await ctx.current();
     const pending = await ctx.pending();
-    ctx.assertSameTarget(current.secret, pending, 'AWSPENDING', this.mayDiffer);
+    this.validatePending(current.secret, pending, ctx);
 
     const already = await ctx.tryLogin(pending, 'AWSPENDING');
     if (already) {

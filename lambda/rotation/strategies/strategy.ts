@@ -10,6 +10,8 @@ export interface RotationStrategy {
   readonly name: string;
   /** Fields besides `password` that may differ between pending and current. */
   readonly mayDiffer: ReadonlyArray<TargetField>;
+  /** Throws unless `pending` differs from `current` only as this strategy allows (DESIGN invariant 3). */
+  validatePending(current: DatabaseSecret, pending: DatabaseSecret, ctx: RotationContext): void;
   nextCredential(current: DatabaseSecret, password: string, ctx: RotationContext): Promise<DatabaseSecret>;
   setSecret(ctx: RotationContext): Promise<void>;
 }

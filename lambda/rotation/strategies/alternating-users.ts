@@ -1,0 +1,87 @@
+import type { DatabaseSecret } from '../../core/database-secret';
+import { RotationError, configurationError, conflictError } from '../../core/errors';
+import { masterCredentialFor } from '../master-credential';
+import type { RotationContext } from '../rotation-context';
+import type { RotationStrategy } from './strategy';
+
+const SUFFIX = '_clone';
+
+/** `name` <-> `name_clone`. */
+export function alternateUsername(username: string): string {
+  return username.endsWith(SUFFIX) ? username.slice(0, -SUFFIX.length) : `${username}${SUFFIX}`;
+}
+
+export function baseUsername(username: string): string {
+  return username.endsWith(SUFFIX) ? username.slice(0, -SUFFIX.length) : username;
+}
+
+/**
+ * A master credential maintains two users, `name` and `name_clone`; each
+ * rotation sets the password of the one not in use and makes its privileges
+ * equal to the current one's, so the current credential keeps working.
+ */
+export class AlternatingUsersStrategy implements RotationStrategy {
+  readonly name = 'alternating-users';
+  readonly mayDiffer = ['username'] as const;
+
+  async nextCredential(current: DatabaseSecret, password: string, ctx: RotationContext): Promise<DatabaseSecret> {
+    if (!current.masterarn) {
+      throw configurationError(
+        'the secret has no "masterarn" field, which the alternating-users strategy needs',
+        'Add "masterarn" (the ARN of the master secret) to the secret, or use the single-user strategy.',
+      );
+    }
+    const username = alternateUsername(current.username);
+    const engine = ctx.engine(current);
+    const max = engine.maxUsernameLength(current.engine);
+    if (engine.usernameLength(username) > max) {
+      throw configurationError(
+        `the alternate user name would be ${engine.usernameLength(username)} long; ${current.engine} allows at most ${max}`,
+        `Use a base user name of at most ${max - SUFFIX.length} ${engine.family === 'postgres' ? 'bytes' : 'characters'}.`,
+      );
+    }
+    return { ...current, username, password };
+  }
+
+  async setSecret(ctx: RotationContext): Promise<void> {
+    const current = (await ctx.current()).secret;
+    const pending = await ctx.pending();
+    this.validatePending(current, pending, ctx);
+    const master = await masterCredentialFor(current, ctx);
+
+    // The current user must log in before anything changes.
+    const probe = await ctx.tryLogin(current, 'AWSCURRENT');
+    if (!probe) {
+      throw new RotationError({
+        category: 'authentication',
+        code: 'CurrentDoesNotLogIn',
+        message: `AWSCURRENT (${current.username}) does not log in`,
+        action: 'Fix the AWSCURRENT credential first (its password was changed outside rotation); nothing was changed.',
+      });
+    }
+    await probe.close();
+
+    const admin = await ctx.login(master);
+    try {
+      await admin.syncAlternateUser({
+        target: pending.username,
+        source: current.username,
+        baseUser: baseUsername(current.username),
+        password: pending.password,
+      });
+    } finally {
+      await admin.close();
+    }
+    ctx.logger.info('alternate user set', { user: pending.username });
+  }
+
+  validatePending(current: DatabaseSecret, pending: DatabaseSecret, ctx: RotationContext): void {
+    ctx.assertSameTarget(current, pending, 'AWSPENDING', this.mayDiffer);
+    if (pending.username !== alternateUsername(current.username)) {
+      throw conflictError(
+        'the AWSPENDING user is not the alternate of the AWSCURRENT user',
+        'Refusing to change another user. Remove AWSPENDING from this version and rotate again.',
+      );
+    }
+  }
+}
