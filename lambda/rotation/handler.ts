@@ -2,6 +2,8 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { RDSClient } from '@aws-sdk/client-rds';
+import { RdsDirectory } from '../core/rds-directory';
 import type { Context } from 'aws-lambda';
 import { RotationError, isRotationError } from '../core/errors';
 import { readFunctionConfig, type FunctionConfig } from '../core/function-config';
@@ -16,6 +18,8 @@ import type { RotationStrategy } from './strategies/strategy';
 export interface RotationHandlerDeps {
   /** Defaults to a client built from the environment (AWS_ENDPOINT_URL_SECRETS_MANAGER is honoured by the SDK). */
   secretsManager?: SecretsManagerClient;
+  /** Defaults to a client built from the environment (AWS_ENDPOINT_URL_RDS is honoured by the SDK). */
+  rds?: RDSClient;
   env?: Record<string, string | undefined>;
   logger?: Logger;
 }
@@ -28,6 +32,8 @@ export function createRotationHandler(deps: RotationHandlerDeps = {}) {
   const logger = deps.logger ?? createLogger('rotor-rotation');
   const env = deps.env ?? process.env;
   let client = deps.secretsManager;
+  let rds: RdsDirectory | undefined;
+  const rdsDirectory = () => (rds ??= new RdsDirectory(deps.rds ?? new RDSClient({ maxAttempts: 5 })));
   let setup: { config: FunctionConfig; strategy: RotationStrategy } | undefined;
 
   const base = async (rawEvent: unknown, context: Context): Promise<void> => {
@@ -41,7 +47,7 @@ export function createRotationHandler(deps: RotationHandlerDeps = {}) {
       const store = new SecretStore(client, event.secretId);
       const remaining = () => (typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : 60_000);
       const metadata = await store.describe();
-      const ctx = new RotationContext(event, store, setup.config, logger, metadata, remaining);
+      const ctx = new RotationContext(event, store, setup.config, logger, metadata, remaining, rdsDirectory);
       logger.debug('step started', { strategy: setup.strategy.name });
       const outcome = checkContract(ctx) === 'nothing-to-do' ? 'nothing-to-do' : await runStep(event.step, ctx, setup.strategy);
       logger.info('step finished', { outcome, durationMs: Date.now() - started });

@@ -1,6 +1,7 @@
 import { parseDatabaseSecret, type DatabaseSecret } from '../core/database-secret';
 import { configurationError, conflictError } from '../core/errors';
 import { AWSCURRENT } from '../core/secret-store';
+import { parseRdsArn } from '../core/rds-directory';
 import type { RotationContext } from './rotation-context';
 
 /**
@@ -19,7 +20,9 @@ export async function masterCredentialFor(user: DatabaseSecret, ctx: RotationCon
   if (!stored) {
     throw configurationError('the master secret named by "masterarn" has no AWSCURRENT value', 'Store the master credential in that secret, then rotate again.');
   }
-  const master = parseDatabaseSecret(stored.secretString, 'AWSCURRENT (master secret)');
+  const master = isRdsManagedShape(stored.secretString)
+    ? await resolveRdsManagedMaster(user, stored.secretString!, ctx)
+    : parseDatabaseSecret(stored.secretString, 'AWSCURRENT (master secret)');
   if (master.host !== user.host || master.port !== user.port) {
     throw conflictError(
       `the master secret points at ${master.host}:${master.port}, not at the user's server ${user.host}:${user.port}`,
@@ -31,4 +34,43 @@ export async function masterCredentialFor(user: DatabaseSecret, ctx: RotationCon
   }
   // The admin works in the user's database (PostgreSQL ownership is per database).
   return { ...master, dbname: user.dbname ?? master.dbname, ssl: user.ssl ?? master.ssl };
+}
+
+/** RDS-managed master secrets (`rds!db-...`) hold only username and password. */
+function isRdsManagedShape(secretString: string | undefined): boolean {
+  try {
+    const o = JSON.parse(secretString ?? '');
+    return typeof o === 'object' && o !== null && !('engine' in o) && !('host' in o) && 'username' in o && 'password' in o;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Finds the database of an RDS-managed master secret through its tags
+ * (aws:rds:primarydbinstancearn / aws:rds:primarydbclusterarn) and
+ * DescribeDBInstances / DescribeDBClusters.
+ * https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html
+ */
+async function resolveRdsManagedMaster(user: DatabaseSecret, secretString: string, ctx: RotationContext): Promise<DatabaseSecret> {
+  const meta = await ctx.storeFor(user.masterarn!).describe();
+  const arn = meta.tags['aws:rds:primarydbclusterarn'] ?? meta.tags['aws:rds:primarydbinstancearn'];
+  const resource = arn ? parseRdsArn(arn) : undefined;
+  if (!resource) {
+    throw configurationError(
+      'the master secret holds only username and password but has no aws:rds:primarydbinstancearn / aws:rds:primarydbclusterarn tag naming its database',
+      'Point "masterarn" at the RDS-managed master secret of this database, or store engine, host and port in the master secret.',
+    );
+  }
+  const db = await ctx.rds().describe(resource.kind, resource.identifier);
+  if (!db.host || !db.port) {
+    throw conflictError(`DB ${resource.kind} ${resource.identifier} has no endpoint yet`, 'Wait until the database is available, then rotate again.');
+  }
+  const userFamily = ctx.engine(user).family;
+  const dbFamily = /postgres/.test(db.engine) ? 'postgres' : 'mysql';
+  if (dbFamily !== userFamily) {
+    throw conflictError(`the master secret's database runs ${db.engine}, not the user's ${user.engine}`, 'Fix "masterarn" to name the master secret of this database.');
+  }
+  const raw = JSON.parse(secretString) as { username?: unknown; password?: unknown };
+  return parseDatabaseSecret(JSON.stringify({ engine: user.engine, host: db.host, port: db.port, username: raw.username, password: raw.password, dbname: user.dbname }), 'AWSCURRENT (RDS-managed master secret)');
 }

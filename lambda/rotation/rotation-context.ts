@@ -2,6 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { differingFields, parseDatabaseSecret, type DatabaseSecret, type TargetField } from '../core/database-secret';
 import { RotationError, configurationError, conflictError } from '../core/errors';
 import type { FunctionConfig } from '../core/function-config';
+import type { RdsDirectory } from '../core/rds-directory';
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, type SecretMetadata, type SecretStore } from '../core/secret-store';
 import type { ConnectionSettings, DatabaseEngine, DatabaseSession } from './engines/engine';
 import { engineFor } from './engines';
@@ -26,7 +27,9 @@ export class RotationContext {
     readonly logger: Logger,
     readonly metadata: SecretMetadata,
     /** Milliseconds left before the Lambda deadline. */
-    private readonly remainingMs: () => number,
+    readonly remainingMs: () => number,
+    /** The RDS API, created on first use (only rds-master and RDS-managed master secrets need it). */
+    readonly rds: () => RdsDirectory,
   ) {}
 
   /** Another secret (e.g. the master secret named by `masterarn`), read with the same client. */
