@@ -7,8 +7,10 @@ import {
 } from '@aws-sdk/client-rds';
 import { RotationError, configurationError } from './errors';
 import { errorName } from './secret-store';
+import type { RdsResourceKind } from './rds-arn';
 
-export type RdsResourceKind = 'instance' | 'cluster';
+export type { RdsResourceKind } from './rds-arn';
+
 
 /** What rotation needs to know about an RDS instance or Aurora cluster. */
 export interface RdsDatabase {
@@ -103,11 +105,4 @@ function notFound(kind: RdsResourceKind, identifier: string): RotationError {
     `RDS has no DB ${kind} "${identifier}"`,
     `Fix "${kind === 'instance' ? 'dbInstanceIdentifier' : 'dbClusterIdentifier'}" in the secret (or the RDS tag of the master secret).`,
   );
-}
-
-/** `arn:aws:rds:<region>:<account>:db:<id>` or `...:cluster:<id>` -> kind and identifier. */
-export function parseRdsArn(arn: string): { kind: RdsResourceKind; identifier: string } | undefined {
-  const m = /^arn:aws[a-z-]*:rds:[a-z0-9-]*:[0-9]*:(db|cluster):([A-Za-z0-9-]+)$/.exec(arn);
-  if (!m) return undefined;
-  return { kind: m[1] === 'db' ? 'instance' : 'cluster', identifier: m[2] };
 }

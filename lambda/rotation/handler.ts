@@ -2,8 +2,8 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { RDSClient } from '@aws-sdk/client-rds';
-import { RdsDirectory } from '../core/rds-directory';
+import type { RDSClient } from '@aws-sdk/client-rds';
+import type { RdsDirectory } from '../core/rds-directory';
 import type { Context } from 'aws-lambda';
 import { RotationError, isRotationError } from '../core/errors';
 import { readFunctionConfig, type FunctionConfig } from '../core/function-config';
@@ -33,7 +33,15 @@ export function createRotationHandler(deps: RotationHandlerDeps = {}) {
   const env = deps.env ?? process.env;
   let client = deps.secretsManager;
   let rds: RdsDirectory | undefined;
-  const rdsDirectory = () => (rds ??= new RdsDirectory(deps.rds ?? new RDSClient({ maxAttempts: 5 })));
+  // Loaded on first use: most rotations never call RDS, and its client is large.
+  const rdsDirectory = () => {
+    if (!rds) {
+      const { RdsDirectory } = require('../core/rds-directory') as typeof import('../core/rds-directory');
+      const { RDSClient } = require('@aws-sdk/client-rds') as typeof import('@aws-sdk/client-rds');
+      rds = new RdsDirectory(deps.rds ?? new RDSClient({ maxAttempts: 5 }));
+    }
+    return rds;
+  };
   let setup: { config: FunctionConfig; strategy: RotationStrategy } | undefined;
 
   const base = async (rawEvent: unknown, context: Context): Promise<void> => {
@@ -46,8 +54,9 @@ export function createRotationHandler(deps: RotationHandlerDeps = {}) {
       client ??= new SecretsManagerClient({ maxAttempts: 5 });
       const store = new SecretStore(client, event.secretId);
       const remaining = () => (typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : 60_000);
+      const prefetched = event.step === 'finishSecret' ? {} : RotationContext.prefetch(store, event.token);
       const metadata = await store.describe();
-      const ctx = new RotationContext(event, store, setup.config, logger, metadata, remaining, rdsDirectory);
+      const ctx = new RotationContext(event, store, setup.config, logger, metadata, remaining, rdsDirectory, prefetched);
       logger.debug('step started', { strategy: setup.strategy.name });
       const outcome = checkContract(ctx) === 'nothing-to-do' ? 'nothing-to-do' : await runStep(event.step, ctx, setup.strategy);
       logger.info('step finished', { outcome, durationMs: Date.now() - started });

@@ -1,7 +1,7 @@
 import { parseDatabaseSecret, type DatabaseSecret } from '../core/database-secret';
 import { configurationError, conflictError } from '../core/errors';
 import { AWSCURRENT } from '../core/secret-store';
-import { parseRdsArn } from '../core/rds-directory';
+import { parseRdsArn } from '../core/rds-arn';
 import type { RotationContext } from './rotation-context';
 
 /**

@@ -3,7 +3,7 @@ import { differingFields, parseDatabaseSecret, type DatabaseSecret, type TargetF
 import { RotationError, configurationError, conflictError } from '../core/errors';
 import type { FunctionConfig } from '../core/function-config';
 import type { RdsDirectory } from '../core/rds-directory';
-import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, type SecretMetadata, type SecretStore } from '../core/secret-store';
+import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, type SecretMetadata, type SecretStore, type StoredVersion } from '../core/secret-store';
 import type { ConnectionSettings, DatabaseEngine, DatabaseSession } from './engines/engine';
 import { engineFor } from './engines';
 import type { RotationEvent } from './event';
@@ -30,7 +30,22 @@ export class RotationContext {
     readonly remainingMs: () => number,
     /** The RDS API, created on first use (only rds-master and RDS-managed master secrets need it). */
     readonly rds: () => RdsDirectory,
+    /** Reads started before the contract checks, concurrently with DescribeSecret. */
+    private readonly prefetched: Partial<Record<'current' | 'pending', Promise<StoredVersion | undefined>>> = {},
   ) {}
+
+  /**
+   * Starts the reads of AWSCURRENT and of the token's AWSPENDING version, so
+   * they run concurrently with DescribeSecret. Failures surface only where
+   * the value is used.
+   */
+  static prefetch(store: SecretStore, token: string): Record<'current' | 'pending', Promise<StoredVersion | undefined>> {
+    const current = store.get(AWSCURRENT);
+    const pending = store.get(AWSPENDING, token);
+    current.catch(() => undefined);
+    pending.catch(() => undefined);
+    return { current, pending };
+  }
 
   /** Another secret (e.g. the master secret named by `masterarn`), read with the same client. */
   storeFor(secretId: string): SecretStore {
@@ -48,7 +63,7 @@ export class RotationContext {
 
   current(): Promise<VersionedSecret> {
     return this.once('current', async () => {
-      const v = await this.store.get(AWSCURRENT);
+      const v = await (this.prefetched.current ?? this.store.get(AWSCURRENT));
       if (!v) {
         throw configurationError('the secret has no AWSCURRENT value', 'Store the database credential in the secret (PutSecretValue) before turning rotation on.');
       }
@@ -59,7 +74,7 @@ export class RotationContext {
   /** The value createSecret stored under the token; undefined if there is none yet. */
   pendingOrUndefined(): Promise<DatabaseSecret | undefined> {
     return this.once('pending', async () => {
-      const v = await this.store.get(AWSPENDING, this.token);
+      const v = await (this.prefetched.pending ?? this.store.get(AWSPENDING, this.token));
       return v ? parseDatabaseSecret(v.secretString, AWSPENDING) : undefined;
     });
   }

@@ -69,11 +69,22 @@ async function createSecret(ctx: RotationContext, strategy: RotationStrategy): P
 
 async function testSecret(ctx: RotationContext, strategy: RotationStrategy): Promise<StepOutcome> {
   const current = await ctx.current();
-  const pending = await ctx.pending();
+  const maybePending = await ctx.pendingOrUndefined();
+  if (!maybePending) {
+    // RotateImmediately=false: Secrets Manager runs only testSecret, against
+    // an AWSPENDING version without a value, to test the configuration
+    // (API_RotateSecret). What can be tested is that AWSCURRENT is valid
+    // and reachable with the configured TLS settings.
+    const session = await ctx.login(current.secret);
+    await session.close();
+    ctx.logger.info('configuration test: AWSCURRENT logs in');
+    return 'done';
+  }
+  const pending = maybePending;
   strategy.validatePending(current.secret, pending, ctx);
   const session = await ctx.login(pending);
   try {
-    await session.probe();
+    // Reading the session user is the probe query.
     const user = await session.sessionUser();
     if (user !== pending.username) {
       throw conflictError(

@@ -5,9 +5,9 @@ import type { RotationContext } from '../rotation-context';
 import type { RotationStrategy } from './strategy';
 
 /**
- * The user changes its own password. If AWSCURRENT no longer logs in (an
- * earlier rotation set the database but failed before finishSecret), the
- * previous password is tried, as AWS's reference functions do.
+ * The user changes its own password. If AWSCURRENT no longer logs in, either
+ * an earlier attempt already set the pending password (done), or the previous
+ * password is tried, as AWS's reference functions do.
  */
 export class SingleUserStrategy implements RotationStrategy {
   readonly name = 'single-user';
@@ -26,15 +26,21 @@ export class SingleUserStrategy implements RotationStrategy {
     const pending = await ctx.pending();
     this.validatePending(current.secret, pending, ctx);
 
-    const already = await ctx.tryLogin(pending, 'AWSPENDING');
-    if (already) {
-      await already.close();
-      ctx.logger.info('AWSPENDING already logs in; nothing to set');
+    // AWSCURRENT first: on the usual path it logs in and the pending password
+    // cannot (one user has one password), which saves a refused login. Only
+    // when it fails may an earlier attempt have set the pending password already.
+    let session: DatabaseSession | undefined = await ctx.tryLogin(current.secret, 'AWSCURRENT');
+    if (session && current.secret.password === pending.password) {
+      await session.close();
       return;
     }
-
-    let session: DatabaseSession | undefined = await ctx.tryLogin(current.secret, 'AWSCURRENT');
     if (!session) {
+      const already = await ctx.tryLogin(pending, 'AWSPENDING');
+      if (already) {
+        await already.close();
+        ctx.logger.info('AWSPENDING already logs in; nothing to set');
+        return;
+      }
       const previous = await ctx.previous();
       if (previous) {
         ctx.assertSameTarget(current.secret, previous.secret, 'AWSPREVIOUS', this.mayDiffer);

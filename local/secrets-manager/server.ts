@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CONTROL_PREFIX, handleControl, type ControlDeps } from './control-routes';
+import {
+  InternalServiceError,
+  isServiceError,
+  RequestEntityTooLargeException,
+  SerializationException,
+  UnknownOperationException,
+  type ServiceError,
+} from './errors';
+import type { FaultInjector } from './faults';
+import { parseInput } from './input-shape';
+import type { OperationContext } from './operations/context';
+import { operations } from './operations';
+import type { StatePersistence } from './persistence';
+import { checkSignature } from './signature-check';
+
+/** Far above any valid request (a 64 KB secret JSON-escaped is a few hundred KB). */
+const MAX_BODY_BYTES = 2 * 1024 * 1024;
+const TARGET_PREFIX = 'secretsmanager.';
+const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
+
+export interface HttpServerDeps {
+  context: OperationContext;
+  faults: FaultInjector;
+  persistence?: StatePersistence;
+  control: ControlDeps;
+}
+
+/**
+ * The AWS JSON 1.1 protocol over node:http: `POST /` with
+ * `X-Amz-Target: secretsmanager.<Operation>`, a SigV4 Authorization header
+ * and a JSON body; answers 200 with JSON, or an error status with
+ * `{"__type": "<ErrorName>", "message": "..."}` and `x-amzn-ErrorType`
+ * (https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html).
+ * A bad request never takes the server down.
+ */
+export class SecretsManagerHttpServer {
+  private readonly server: http.Server;
+
+  constructor(private readonly deps: HttpServerDeps) {
+    this.server = http.createServer((req, res) => {
+      this.handle(req, res).catch((e: unknown) => {
+        // Last resort: handle() answers every error itself.
+        process.stderr.write(`rotor local: unexpected error while answering a request: ${(e as Error)?.stack ?? String(e)}\n`);
+        if (!res.headersSent) res.writeHead(500).end();
+        else res.destroy();
+      });
+    });
+    this.server.on('clientError', (_err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      else socket.destroy();
+    });
+  }
+
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const requestId = randomUUID();
+    let opName = '(unknown)';
+    try {
+      const body = await readBody(req);
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      if (url.pathname.startsWith(CONTROL_PREFIX)) {
+        const out = handleControl(req.method ?? 'GET', url, body, this.deps.control);
+        return sendJson(res, out.status, out.body, { 'Content-Type': 'application/json' });
+      }
+      if (req.method !== 'POST' || url.pathname !== '/') {
+        throw new UnknownOperationException(`Secrets Manager takes POST / requests; got ${req.method} ${url.pathname.slice(0, 100)}.`);
+      }
+      const { store } = this.deps.context;
+      checkSignature(req.headers, store.region, 'secretsmanager');
+      const target = req.headers['x-amz-target'];
+      const op = typeof target === 'string' && target.startsWith(TARGET_PREFIX) ? operations.get(target.slice(TARGET_PREFIX.length)) : undefined;
+      if (!op) throw new UnknownOperationException();
+      opName = (target as string).slice(TARGET_PREFIX.length);
+      const contentType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+      if (contentType !== JSON_CONTENT_TYPE) {
+        throw new UnknownOperationException(`Content-Type must be ${JSON_CONTENT_TYPE} for the AWS JSON 1.1 protocol.`);
+      }
+      await this.deps.faults.apply(opName);
+
+      let json: unknown;
+      try {
+        json = JSON.parse(body);
+      } catch {
+        throw new SerializationException(body.trim() === '' ? 'The request body is empty; send a JSON object.' : 'The request body is not valid JSON.');
+      }
+      const input = parseInput(op.shape, json);
+      const before = store.revision;
+      const output = op.handler(input, this.deps.context);
+      if (store.revision !== before && this.deps.persistence) {
+        try {
+          await this.deps.persistence.save();
+        } catch (e) {
+          process.stderr.write(`rotor local: could not save the state file: ${(e as Error).message}\n`);
+          throw new InternalServiceError('The local endpoint could not save its state file.');
+        }
+      }
+      sendJson(res, 200, output, { 'Content-Type': JSON_CONTENT_TYPE, 'x-amzn-RequestId': requestId });
+    } catch (e) {
+      let err: ServiceError;
+      if (isServiceError(e)) {
+        err = e;
+      } else {
+        process.stderr.write(`rotor local: internal error in ${opName}: ${(e as Error)?.stack ?? String(e)}\n`);
+        err = new InternalServiceError();
+      }
+      const headers: http.OutgoingHttpHeaders = {
+        'Content-Type': JSON_CONTENT_TYPE,
+        'x-amzn-RequestId': requestId,
+        'x-amzn-ErrorType': err.errorName,
+      };
+      if (err instanceof RequestEntityTooLargeException) headers.Connection = 'close';
+      sendJson(res, err.statusCode, { __type: err.errorName, message: err.message, Message: err.message }, headers);
+    }
+  }
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: http.OutgoingHttpHeaders): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...headers, 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      if (tooLarge) return;
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        tooLarge = true;
+        chunks.length = 0;
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (tooLarge) reject(new RequestEntityTooLargeException(`The request body is larger than ${MAX_BODY_BYTES} bytes.`));
+      else resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+    req.on('error', reject);
+  });
+}
