@@ -14,10 +14,26 @@ import { createRotationHandler } from '../../lambda/rotation/handler';
 
 /** Handlers in tests log only when asked (ROTOR_TEST_LOGS=1); the leak test captures its own. */
 export const silentLogger = () => new Logger({ serviceName: 'rotor-rotation', logLevel: process.env.ROTOR_TEST_LOGS ? 'DEBUG' : 'SILENT' });
-import { startPostgres, canLogin, type PgServer } from './postgres-server';
+import { startPostgres, canLogin } from './postgres-server';
+import { startMariadb, canLoginMariadb } from './mariadb-server';
+
+/** What the rotation tests need of a throwaway database server, whichever engine. */
+export interface TestDatabaseServer {
+  host: string;
+  port: number;
+  database: string;
+  caFile?: string;
+  superuser: { username: string; password: string };
+  query(sql: string, params?: unknown[]): Promise<{ rows: any[]; rowCount?: number | null }>;
+  stop(): Promise<void>;
+}
+
+export type TestEngine = 'postgres' | 'mariadb';
 
 export interface RotationFixture {
-  pg: PgServer;
+  engine: TestEngine;
+  /** The database server (named `pg` for the PostgreSQL suites' sake; MariaDB when engine is mariadb). */
+  pg: TestDatabaseServer;
   local: LocalSecretsManager;
   sm: SecretsManagerClient;
   /** Lambda ARN of the in-process rotation handler (default settings + the test CA). */
@@ -41,10 +57,11 @@ export interface RotationFixture {
   stop(): Promise<void>;
 }
 
-/** A TLS PostgreSQL with password auth, the local Secrets Manager, and the rotation handler in-process. */
-export async function startRotationFixture(opts: { tls?: boolean } = {}): Promise<RotationFixture> {
+/** A TLS database with password auth, the local Secrets Manager, and the rotation handler in-process. */
+export async function startRotationFixture(opts: { tls?: boolean; engine?: TestEngine } = {}): Promise<RotationFixture> {
   const tls = opts.tls ?? true;
-  const pg = await startPostgres({ tls });
+  const engine = opts.engine ?? 'postgres';
+  const pg: TestDatabaseServer = engine === 'postgres' ? await startPostgres({ tls }) : await startMariadb({ tls });
   const local = await LocalSecretsManager.start({ port: 0, rotation: { maxAttempts: 2, initialBackoffMs: 20, maxBackoffMs: 50 } });
   const sm = new SecretsManagerClient({ ...localClientConfig(local.endpoint, local.region), maxAttempts: 1 });
   const baseEnv: Record<string, string> = tls ? { ROTOR_TLS_CA_FILE: pg.caFile! } : { ROTOR_TLS_MODE: 'disable' };
@@ -76,8 +93,13 @@ export async function startRotationFixture(opts: { tls?: boolean } = {}): Promis
   };
 
   const fixture: RotationFixture = {
-    pg, local, sm, lambdaArn, registerHandler, registerRerunningHandler,
+    engine, pg, local, sm, lambdaArn, registerHandler, registerRerunningHandler,
     async createRole(name, password = randomBytes(12).toString('hex')) {
+      if (engine === 'mariadb') {
+        await pg.query('CREATE USER ?@? IDENTIFIED BY ?', [name, '%', password]);
+        await pg.query(`GRANT SELECT ON ${'`'}${pg.database.replace(/`/g, '``')}${'`'}.* TO ?@?`, [name, '%']);
+        return password;
+      }
       const c = new Client({ host: pg.host, port: pg.port, user: pg.superuser.username, password: pg.superuser.password, database: pg.database, ssl: tls ? { ca: require('node:fs').readFileSync(pg.caFile!, 'utf8'), servername: 'localhost' } : false });
       await c.connect();
       try {
@@ -88,7 +110,7 @@ export async function startRotationFixture(opts: { tls?: boolean } = {}): Promis
       return password;
     },
     secretFor(user, password, extra = {}) {
-      return { engine: 'postgres', host: 'localhost', port: pg.port, username: user, password, dbname: pg.database, ...extra };
+      return { engine, host: 'localhost', port: pg.port, username: user, password, dbname: pg.database, ...extra };
     },
     async createSecret(fields) {
       const out = await sm.send(new CreateSecretCommand({ Name: `test/${randomUUID()}`, SecretString: JSON.stringify(fields) }));
@@ -105,6 +127,9 @@ export async function startRotationFixture(opts: { tls?: boolean } = {}): Promis
       return (await sm.send(new DescribeSecretCommand({ SecretId: secretArn }))).VersionIdsToStages ?? {};
     },
     canLogin(user, password) {
+      if (engine === 'mariadb') {
+        return canLoginMariadb({ ...pg, host: 'localhost' } as never, user, password, { ssl: tls ? 'verify-full' : 'disable' });
+      }
       return canLogin({ host: 'localhost', port: pg.port, database: pg.database, caFile: pg.caFile }, user, password, { ssl: tls ? 'verify-full' : 'disable' });
     },
     async stop() {
