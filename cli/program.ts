@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 
 function port(value: string): number {
   const n = Number(value);
@@ -30,11 +30,13 @@ export function buildProgram(): Command {
 
   program
     .command('demo')
-    .description('Rotate a PostgreSQL password end to end on this machine (embedded PostgreSQL + local endpoint + the bundled function)')
+    .description('Rotate a database password end to end on this machine (throwaway database + local endpoint + the bundled function)')
+    .addOption(new Option('--engine <engine>', 'database engine').choices(['postgres', 'mariadb']).default('postgres'))
+    .addOption(new Option('--strategy <strategy>', 'rotation strategy').choices(['single-user', 'alternating-users']).default('single-user'))
     .option('--keep', 'leave the database and endpoint running until Ctrl-C')
-    .action(async (opts: { keep?: boolean }) => {
+    .action(async (opts: { engine: 'postgres' | 'mariadb'; strategy: 'single-user' | 'alternating-users'; keep?: boolean }) => {
       const { runDemo } = require('./commands/demo') as typeof import('./commands/demo');
-      process.exitCode = await runDemo({ keep: Boolean(opts.keep) });
+      process.exitCode = await runDemo({ engine: opts.engine, strategy: opts.strategy, keep: Boolean(opts.keep) });
     });
 
   return program;

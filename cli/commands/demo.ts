@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import Table from 'cli-table3';
 import { Client } from 'pg';
@@ -11,33 +11,59 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { LocalSecretsManager, localClientConfig } from '../../local';
-import { startDemoDatabase, type DemoDatabase } from '../../local/demo-database';
+import { startDemoDatabase } from '../../local/demo-database';
 
 const BUNDLE = path.resolve(__dirname, '../../dist/rotation/index.js');
 const APP_USER = 'demo_app';
 
+export const DEMO_ENGINES = ['postgres', 'mariadb'] as const;
+export const DEMO_STRATEGIES = ['single-user', 'alternating-users'] as const;
+export interface DemoOptions {
+  engine?: (typeof DEMO_ENGINES)[number];
+  strategy?: (typeof DEMO_STRATEGIES)[number];
+  keep?: boolean;
+}
+
+/** A throwaway database with TLS and password auth, as the demo needs it. */
+interface DemoServer {
+  engine: 'postgres' | 'mariadb';
+  host: string;
+  port: number;
+  dbname: string;
+  caFile: string;
+  admin: { username: string; password: string };
+  createUser(name: string, password: string): Promise<void>;
+  /** true/false for accepted/refused; other errors throw. */
+  canLogin(user: string, password: string): Promise<boolean>;
+  /** Whether a session of this user runs over TLS (verified against the CA). */
+  tlsInUse(user: string, password: string): Promise<boolean>;
+  stop(): Promise<void>;
+}
+
 /**
- * `rotor demo`: one real rotation on this machine. Embedded PostgreSQL with
- * TLS and password auth, the local Secrets Manager endpoint, and the bundled
+ * `rotor demo`: one real rotation on this machine. A throwaway database with
+ * TLS and password auth (embedded PostgreSQL, or MariaDB from the installed
+ * server binaries), the local Secrets Manager endpoint, and the bundled
  * rotation function in a child process, as Lambda would run it.
  * Returns the process exit code.
  */
-export async function runDemo(opts: { keep?: boolean } = {}): Promise<number> {
+export async function runDemo(opts: DemoOptions = {}): Promise<number> {
+  const engine = opts.engine ?? 'postgres';
+  const strategy = opts.strategy ?? 'single-user';
   const say = (line: string) => process.stdout.write(`${line}\n`);
   if (!existsSync(BUNDLE)) {
     say(`The rotation bundle ${path.relative(process.cwd(), BUNDLE)} is missing: run \`npm run build\` first (npm run demo does).`);
     return 2;
   }
-  let db: DemoDatabase | undefined;
+  let db: DemoServer | undefined;
   let local: LocalSecretsManager | undefined;
   try {
     const t0 = Date.now();
-    say('1/5 starting embedded PostgreSQL (scram-sha-256, TLS on, throwaway CA)...');
-    db = await startDemoDatabase((line) => say(line));
+    say(`1/5 starting ${engine === 'postgres' ? 'embedded PostgreSQL' : 'MariaDB'} (password auth, TLS on, throwaway CA)...`);
+    db = engine === 'postgres' ? await postgresServer(say) : await mariadbServer();
     const oldPassword = randomBytes(18).toString('base64url');
-    // Both values are ours (a constant and base64url), never user input.
-    await db.query(`CREATE ROLE ${APP_USER} LOGIN PASSWORD '${oldPassword}'`);
-    say(`    PostgreSQL on ${db.host}:${db.port}; role ${APP_USER} created`);
+    await db.createUser(APP_USER, oldPassword);
+    say(`    ${engine} on ${db.host}:${db.port}; user ${APP_USER} created`);
 
     say('2/5 starting the local Secrets Manager endpoint...');
     local = await LocalSecretsManager.start({ port: 0 });
@@ -45,14 +71,21 @@ export async function runDemo(opts: { keep?: boolean } = {}): Promise<number> {
     local.registerRotationFunction(lambdaArn, {
       kind: 'child-process',
       bundlePath: BUNDLE,
-      env: { ROTOR_TLS_CA_FILE: db.caFile, POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN' },
+      env: { ROTOR_TLS_CA_FILE: db.caFile, ROTOR_STRATEGY: strategy, POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN' },
     });
-    say(`    endpoint ${local.endpoint}; rotation function ${lambdaArn} (bundle in a child process)`);
+    say(`    endpoint ${local.endpoint}; rotation function ${lambdaArn} (bundle in a child process, strategy ${strategy})`);
 
     const sm = new SecretsManagerClient(localClientConfig(local.endpoint, local.region));
+    const base = { engine, host: db.host, port: db.port, dbname: db.dbname };
+    let masterarn: string | undefined;
+    if (strategy === 'alternating-users') {
+      const master = await sm.send(new CreateSecretCommand({ Name: 'rotor-demo/master', SecretString: JSON.stringify({ ...base, username: db.admin.username, password: db.admin.password }) }));
+      masterarn = master.ARN;
+      say(`    master secret ${master.Name} (the admin that maintains ${APP_USER} and ${APP_USER}_clone)`);
+    }
     const created = await sm.send(new CreateSecretCommand({
       Name: `rotor-demo/${APP_USER}`,
-      SecretString: JSON.stringify({ engine: 'postgres', host: db.host, port: db.port, username: APP_USER, password: oldPassword, dbname: 'postgres' }),
+      SecretString: JSON.stringify({ ...base, username: APP_USER, password: oldPassword, ...(masterarn ? { masterarn } : {}) }),
     }));
     const secretArn = created.ARN!;
     say(`3/5 secret ${created.Name} created (TLS verify-full by default)`);
@@ -73,12 +106,17 @@ export async function runDemo(opts: { keep?: boolean } = {}): Promise<number> {
 
     const current = JSON.parse((await sm.send(new GetSecretValueCommand({ SecretId: secretArn }))).SecretString!);
     const after = await versionTable(sm, secretArn);
-    const checks = [
-      ['new password (AWSCURRENT) logs in', await loginWorks(db, APP_USER, current.password)],
-      ['old password is refused', !(await loginWorks(db, APP_USER, oldPassword))],
+    const checks: Array<[string, boolean]> = [
+      [`new credential (AWSCURRENT, ${current.username}) logs in`, await db.canLogin(current.username, current.password)],
       ['password changed', current.password !== oldPassword],
-      ['connection used verified TLS', await tlsInUse(db, APP_USER, current.password)],
-    ] as const;
+      ['connection used verified TLS', await db.tlsInUse(current.username, current.password)],
+    ];
+    if (strategy === 'single-user') {
+      checks.push(['old password is refused', !(await db.canLogin(APP_USER, oldPassword))]);
+    } else {
+      checks.push([`user is now ${APP_USER}_clone`, current.username === `${APP_USER}_clone`]);
+      checks.push([`previous credential (${APP_USER}) still logs in: no window`, await db.canLogin(APP_USER, oldPassword)]);
+    }
 
     say('5/5 result');
     say('before:');
@@ -118,33 +156,74 @@ async function versionTable(sm: SecretsManagerClient, secretId: string): Promise
   return t.toString();
 }
 
-async function connect(db: DemoDatabase, user: string, password: string): Promise<Client> {
-  const { readFileSync } = await import('node:fs');
-  const c = new Client({
-    host: db.host, port: db.port, user, password, database: 'postgres',
-    ssl: { ca: readFileSync(db.caFile, 'utf8'), rejectUnauthorized: true }, connectionTimeoutMillis: 5000,
-  });
-  await c.connect();
-  return c;
+async function postgresServer(say: (line: string) => void): Promise<DemoServer> {
+  const db = await startDemoDatabase(say);
+  const ca = readFileSync(db.caFile, 'utf8');
+  const connect = async (user: string, password: string) => {
+    const c = new Client({ host: db.host, port: db.port, user, password, database: 'postgres', ssl: { ca, rejectUnauthorized: true }, connectionTimeoutMillis: 5000 });
+    await c.connect();
+    return c;
+  };
+  return {
+    engine: 'postgres', host: db.host, port: db.port, dbname: 'postgres', caFile: db.caFile, admin: db.admin,
+    async createUser(name, password) {
+      const c = await connect(db.admin.username, db.admin.password);
+      try {
+        await c.query(`CREATE ROLE ${c.escapeIdentifier(name)} LOGIN PASSWORD ${c.escapeLiteral(password)}`);
+        await c.query(`GRANT CREATE ON SCHEMA public TO ${c.escapeIdentifier(name)}`);
+      } finally {
+        await c.end();
+      }
+    },
+    async canLogin(user, password) {
+      try {
+        await (await connect(user, password)).end();
+        return true;
+      } catch (e) {
+        if ((e as { code?: string }).code === '28P01') return false;
+        throw e;
+      }
+    },
+    async tlsInUse(user, password) {
+      const c = await connect(user, password);
+      try {
+        // Client side: the socket is TLS and its certificate chain was verified.
+        // (pg_stat_ssl would hide the row from a clone acting as its base role.)
+        const socket = (c as unknown as { connection: { stream: { authorized?: boolean; getProtocol?: () => string | null } } }).connection.stream;
+        return typeof socket.getProtocol === 'function' && Boolean(socket.getProtocol()) && socket.authorized === true;
+      } finally {
+        await c.end();
+      }
+    },
+    stop: () => db.stop(),
+  };
 }
 
-async function loginWorks(db: DemoDatabase, user: string, password: string): Promise<boolean> {
-  try {
-    const c = await connect(db, user, password);
-    await c.end();
-    return true;
-  } catch (e) {
-    if ((e as { code?: string }).code === '28P01') return false;
-    throw e;
+async function mariadbServer(): Promise<DemoServer> {
+  if (!existsSync('/usr/sbin/mariadbd')) {
+    throw new Error('MariaDB is not installed (no /usr/sbin/mariadbd). On Debian/Ubuntu: apt-get install -y --no-install-recommends mariadb-server');
   }
-}
-
-async function tlsInUse(db: DemoDatabase, user: string, password: string): Promise<boolean> {
-  const c = await connect(db, user, password);
-  try {
-    const r = await c.query('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()');
-    return r.rows[0]?.ssl === true;
-  } finally {
-    await c.end();
-  }
+  const { startMariadb, canLoginMariadb } = require('../../local/mariadb-server') as typeof import('../../local/mariadb-server');
+  const mysql = require('mysql2/promise') as typeof import('mysql2/promise');
+  const db = await startMariadb({ tls: true });
+  const caFile = db.caFile!;
+  const host = 'localhost';
+  return {
+    engine: 'mariadb', host, port: db.port, dbname: db.database, caFile, admin: db.superuser,
+    async createUser(name, password) {
+      await db.query('CREATE USER ?@? IDENTIFIED BY ?', [name, '%', password]);
+      await db.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ${mysql.escapeId(db.database)}.* TO ?@?`, [name, '%']);
+    },
+    canLogin: (user, password) => canLoginMariadb({ ...db, host }, user, password, { ssl: 'verify-full' }),
+    async tlsInUse(user, password) {
+      const c = await mysql.createConnection({ host, port: db.port, user, password, ssl: { ca: readFileSync(caFile, 'utf8'), rejectUnauthorized: true } });
+      try {
+        const [rows] = await c.query("SHOW SESSION STATUS LIKE 'Ssl_cipher'");
+        return String((rows as Array<{ Value?: string }>)[0]?.Value ?? '') !== '';
+      } finally {
+        await c.end();
+      }
+    },
+    stop: () => db.stop(),
+  };
 }
