@@ -100,3 +100,57 @@ describe('single-user rotation on MariaDB', () => {
     expect(await f.canLogin(name, password)).toBe(true);
   });
 });
+
+describe('alternating users on MariaDB', () => {
+  const ENV = { ROTOR_STRATEGY: 'alternating-users' };
+  let arnAlt: string;
+  let masterArn: string;
+  beforeAll(async () => {
+    arnAlt = f.registerHandler('rotor-alternating-mariadb', ENV);
+    masterArn = await f.createSecret(f.secretFor(f.pg.superuser.username, f.pg.superuser.password));
+  });
+
+  const grantsOf = async (user: string) =>
+    (await f.pg.query('SHOW GRANTS FOR ?@?', [user, '%'])).rows.map((r) => String(Object.values(r)[0]).replace(/`[^`]*`@`%`/, 'U').replace(/ IDENTIFIED BY PASSWORD '[^']*'/, '')).sort();
+
+  test('alternates, keeps the previous user working, and keeps grants equal (added and revoked) and REQUIRE SSL', async () => {
+    const { name, password, arn } = await userWithSecret(uniq('alt'), {});
+    await f.sm.send(new PutSecretValueCommand({ SecretId: arn, SecretString: JSON.stringify(f.secretFor(name, password, { masterarn: masterArn })) }));
+    await f.pg.query('ALTER USER ?@? REQUIRE SSL', [name, '%']);
+    expect((await f.rotate(arn, arnAlt)).eventName).toBe('RotationSucceeded');
+    const clone = await f.current(arn);
+    expect(clone.username).toBe(`${name}_clone`);
+    expect(await f.canLogin(clone.username, clone.password)).toBe(true);
+    expect(await f.canLogin(name, password)).toBe(true);
+    expect(await grantsOf(clone.username)).toEqual(await grantsOf(name));
+    const req = await f.pg.query('SELECT ssl_type FROM mysql.user WHERE User = ?', [clone.username]);
+    expect(String(req.rows[0].ssl_type)).toBe('ANY');
+
+    // The current user is the source of truth: grants change on it while it is current...
+    expect((await f.rotate(arn, arnAlt)).eventName).toBe('RotationSucceeded'); // base current
+    await f.pg.query(`GRANT INSERT ON \`${f.pg.database}\`.* TO ?@?`, [name, '%']);
+    await f.pg.query(`REVOKE SELECT ON \`${f.pg.database}\`.* FROM ?@?`, [name, '%']);
+    // ...and the next rotation makes the clone equal: INSERT added, SELECT revoked.
+    expect((await f.rotate(arn, arnAlt)).eventName).toBe('RotationSucceeded'); // clone re-synced
+    expect((await f.current(arn)).username).toBe(`${name}_clone`);
+    expect(await grantsOf(`${name}_clone`)).toEqual(await grantsOf(name));
+    expect((await grantsOf(`${name}_clone`)).join(' ')).toMatch(/INSERT/);
+    expect((await grantsOf(`${name}_clone`)).join(' ')).not.toMatch(/SELECT/);
+  });
+
+  test('refused: master on another port; alternate name over 80 characters', async () => {
+    const { name, password, arn } = await userWithSecret();
+    const otherMaster = await f.createSecret({ ...f.secretFor(f.pg.superuser.username, f.pg.superuser.password), port: 3306 });
+    await f.sm.send(new PutSecretValueCommand({ SecretId: arn, SecretString: JSON.stringify(f.secretFor(name, password, { masterarn: otherMaster })) }));
+    const o = await f.rotate(arn, arnAlt);
+    expect(o.errorMessage).toMatch(/\[conflict\] the master secret points at localhost:3306/);
+    expect((await f.pg.query('SELECT 1 FROM mysql.user WHERE User = ?', [`${name}_clone`])).rows).toHaveLength(0);
+
+    const long = `u${'x'.repeat(75)}`; // 76 + "_clone" = 82
+    const longPw = await f.createRole(long);
+    const longArn = await f.createSecret(f.secretFor(long, longPw, { masterarn: masterArn }));
+    const o2 = await f.rotate(longArn, arnAlt);
+    expect(o2.step).toBe('createSecret');
+    expect(o2.errorMessage).toMatch(/mariadb allows at most 80/);
+  });
+});
