@@ -1,7 +1,7 @@
 /**
  * The local stack's RDS endpoint (DescribeDBInstances, DescribeDBClusters,
  * ModifyDBInstance, ModifyDBCluster over the AWS Query protocol), backed by
- * real local database servers. See local/rds/README.md.
+ * real local database servers. See docs/local-rds.md.
  */
 export { LocalRds, localRdsClientConfig } from './local-rds';
 export type { LocalRdsOptions, LocalRdsFaults } from './local-rds';

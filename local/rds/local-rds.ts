@@ -32,7 +32,7 @@ export interface LocalRdsFaults {
  * ModifyDBInstance, ModifyDBCluster) on this machine, whose DB instances and
  * clusters are real local database servers: a master password change goes
  * through `applyPassword` after `passwordChangeDelayMs`, with the status
- * `resetting-master-credentials` meanwhile. See local/rds/README.md.
+ * `resetting-master-credentials` meanwhile. See docs/local-rds.md.
  */
 export class LocalRds {
   /** e.g. http://127.0.0.1:43123 */

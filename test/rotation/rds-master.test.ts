@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import { RDSClient } from '@aws-sdk/client-rds';
+import { Client } from 'pg';
+import { readFileSync } from 'node:fs';
+import { createRotationHandler } from '../../lambda/rotation/handler';
+import { LocalRds, localRdsClientConfig } from '../../local/rds';
+import { silentLogger, startRotationFixture, type RotationFixture } from '../support/rotation-fixture';
+
+let f: RotationFixture;
+let rds: LocalRds;
+let arnRds: string;
+let seq = 0;
+
+/** An admin that changes the master password in the real server, as RDS does. */
+async function alterAsAdmin(user: string, password: string): Promise<void> {
+  const c = new Client({ host: 'localhost', port: f.pg.port, user: f.pg.superuser.username, password: f.pg.superuser.password, database: f.pg.database, ssl: { ca: readFileSync(f.pg.caFile!, 'utf8') } });
+  await c.connect();
+  try {
+    await c.query(`ALTER ROLE ${c.escapeIdentifier(user)} WITH PASSWORD ${c.escapeLiteral(password)}`);
+  } finally {
+    await c.end();
+  }
+}
+
+beforeAll(async () => {
+  f = await startRotationFixture({ tls: true });
+  rds = await LocalRds.start({ port: 0, passwordChangeDelayMs: 400 });
+  const rdsClient = new RDSClient({ ...localRdsClientConfig(rds.endpoint, rds.region), maxAttempts: 1 });
+  arnRds = f.local.lambdaArn('rotor-rds-master');
+  const handler = createRotationHandler({ secretsManager: f.sm, rds: rdsClient, logger: silentLogger(), env: { ROTOR_TLS_CA_FILE: f.pg.caFile!, ROTOR_STRATEGY: 'rds-master' } });
+  f.local.registerRotationFunction(arnRds, { kind: 'in-process', handler: (e, c) => handler(e, c as never) });
+});
+afterAll(async () => {
+  await rds?.stop();
+  await f?.stop();
+});
+
+/** A master user on the local database, registered as an RDS instance. */
+async function masterInstance(opts: { managed?: boolean } = {}) {
+  const id = `db-${++seq}-${randomUUID().slice(0, 8)}`;
+  const user = `master_${seq}`;
+  const password = await f.createRole(user);
+  rds.addInstance({
+    identifier: id, engine: 'postgres', host: 'localhost', port: f.pg.port, masterUsername: user,
+    ...(opts.managed ? { manageMasterUserPassword: true, masterUserSecretArn: `arn:aws:secretsmanager:us-east-1:000000000000:secret:rds!db-${id}-AbCdEf` } : {}),
+    applyPassword: (pw) => alterAsAdmin(user, pw),
+  });
+  const arn = await f.createSecret(f.secretFor(user, password, { dbInstanceIdentifier: id }));
+  return { id, user, password, arn };
+}
+
+describe('rds-master strategy against the local RDS API', () => {
+  test('ModifyDBInstance, waits through resetting-master-credentials, then the new password logs in', async () => {
+    const { id, user, password, arn } = await masterInstance();
+    const outcome = await f.rotate(arn, arnRds);
+    expect(outcome.eventName).toBe('RotationSucceeded');
+    const current = await f.current(arn);
+    expect(current.password).not.toBe(password);
+    expect(current.password.length).toBeLessThanOrEqual(128);
+    expect(await f.canLogin(user, current.password)).toBe(true);
+    expect(await f.canLogin(user, password)).toBe(false);
+    expect(rds.status(id)).toBe('available');
+    const changes = rds.passwordChanges().filter((c) => c.identifier === id);
+    expect(changes).toHaveLength(1);
+    expect(changes[0].appliedAt).toBeDefined();
+  });
+
+  test('RDS-managed master password: refused with a clear error, nothing changed', async () => {
+    const { id, user, password, arn } = await masterInstance({ managed: true });
+    const outcome = await f.rotate(arn, arnRds);
+    expect(outcome.eventName).toBe('RotationFailed');
+    expect(outcome.errorMessage).toMatch(/\[configuration\] .*RDS-managed master passwords turned on/);
+    expect(rds.passwordChanges().filter((c) => c.identifier === id)).toHaveLength(0);
+    expect(await f.canLogin(user, password)).toBe(true);
+  });
+
+  test('the wait is bounded by the Lambda deadline: a short deadline fails with category network, and the retry completes', async () => {
+    const { user, arn } = await masterInstance();
+    // A function whose remaining time is far below the RDS delay.
+    const rdsClient = new RDSClient({ ...localRdsClientConfig(rds.endpoint, rds.region), maxAttempts: 1 });
+    const handler = createRotationHandler({ secretsManager: f.sm, rds: rdsClient, logger: silentLogger(), env: { ROTOR_TLS_CA_FILE: f.pg.caFile!, ROTOR_STRATEGY: 'rds-master', ROTOR_DEADLINE_MARGIN_MS: '0', ROTOR_CONNECT_TIMEOUT_MS: '200' } });
+    const arnShort = f.local.lambdaArn(`rotor-rds-short-${seq}`);
+    let calls = 0;
+    f.local.registerRotationFunction(arnShort, {
+      kind: 'in-process',
+      handler: (e, c) => {
+        calls++;
+        // The first setSecret gets 300 ms (less than the 400 ms RDS delay); later calls the normal budget.
+        const ctx = (e as { Step: string }).Step === 'setSecret' && calls <= 2 ? { ...(c as object), getRemainingTimeInMillis: () => 300 } : c;
+        return handler(e, ctx as never);
+      },
+    });
+    const outcome = await f.rotate(arn, arnShort);
+    const failed = f.local.events({ secretId: arn }).filter((ev) => ev.eventName === 'RotationFailed');
+    expect(failed.some((ev) => /\[network\] RDS has not yet put the new master password/.test(ev.errorMessage ?? ''))).toBe(true);
+    expect(outcome.eventName).toBe('RotationSucceeded');
+    expect(await f.canLogin(user, (await f.current(arn)).password)).toBe(true);
+  });
+
+  test('a secret without an instance identifier, or pointing at another endpoint: refused', async () => {
+    const { user, password, arn } = await masterInstance();
+    const noId = await f.createSecret(f.secretFor(user, password));
+    expect((await f.rotate(noId, arnRds)).errorMessage).toMatch(/needs "dbInstanceIdentifier" or "dbClusterIdentifier"/);
+    const other = await masterInstance();
+    const wrong = await f.createSecret(f.secretFor(user, password, { dbInstanceIdentifier: other.id }));
+    expect((await f.rotate(wrong, arnRds)).errorMessage).toMatch(/\[conflict\] the secret's user is not the master user/);
+    expect(await f.canLogin(user, password)).toBe(true);
+    expect(arn).toBeDefined();
+  });
+});
+
+describe('RDS-managed master secret as the master of alternating users', () => {
+  test('host and port come from DescribeDBInstances via the secret\'s aws:rds:primarydbinstancearn tag', async () => {
+    const id = `managed-${randomUUID().slice(0, 8)}`;
+    rds.addInstance({
+      identifier: id, engine: 'postgres', host: 'localhost', port: f.pg.port, masterUsername: f.pg.superuser.username,
+      manageMasterUserPassword: true, masterUserSecretArn: `arn:aws:secretsmanager:us-east-1:000000000000:secret:rds!db-${id}-AbCdEf`,
+      applyPassword: async () => undefined,
+    });
+    const managed = f.local.seedSecret({
+      name: `rds!db-${id}`,
+      secretString: JSON.stringify({ username: f.pg.superuser.username, password: f.pg.superuser.password }),
+      tags: [{ Key: 'aws:rds:primarydbinstancearn', Value: rds.instanceArn(id) }],
+      owningService: 'rds',
+    });
+    const user = `app_of_${seq++}`;
+    const password = await f.createRole(user);
+    const arn = await f.createSecret(f.secretFor(user, password, { masterarn: managed.arn }));
+    const rdsClient = new RDSClient({ ...localRdsClientConfig(rds.endpoint, rds.region), maxAttempts: 1 });
+    const handler = createRotationHandler({ secretsManager: f.sm, rds: rdsClient, logger: silentLogger(), env: { ROTOR_TLS_CA_FILE: f.pg.caFile!, ROTOR_STRATEGY: 'alternating-users' } });
+    const arnAlt = f.local.lambdaArn('rotor-alt-managed-master');
+    f.local.registerRotationFunction(arnAlt, { kind: 'in-process', handler: (e, c) => handler(e, c as never) });
+    const outcome = await f.rotate(arn, arnAlt);
+    expect(outcome.eventName).toBe('RotationSucceeded');
+    const current = await f.current(arn);
+    expect(current.username).toBe(`${user}_clone`);
+    expect(await f.canLogin(current.username, current.password)).toBe(true);
+  });
+
+  test('a username/password-only master secret without the RDS tag: clear configuration error', async () => {
+    const bare = await f.createSecret({ username: f.pg.superuser.username, password: f.pg.superuser.password });
+    const user = `app_bare_${seq++}`;
+    const password = await f.createRole(user);
+    const arn = await f.createSecret(f.secretFor(user, password, { masterarn: bare }));
+    const handler = createRotationHandler({ secretsManager: f.sm, logger: silentLogger(), env: { ROTOR_TLS_CA_FILE: f.pg.caFile!, ROTOR_STRATEGY: 'alternating-users' } });
+    const arnAlt = f.local.lambdaArn('rotor-alt-bare-master');
+    f.local.registerRotationFunction(arnAlt, { kind: 'in-process', handler: (e, c) => handler(e, c as never) });
+    const outcome = await f.rotate(arn, arnAlt);
+    expect(outcome.errorMessage).toMatch(/\[configuration\] the master secret holds only username and password but has no aws:rds:primarydbinstancearn/);
+  });
+});
