@@ -12,4 +12,5 @@ module.exports = {
   // Integration suites start their own database servers; two workers match the two cores.
   maxWorkers: 2,
   testTimeout: 60000,
+  setupFiles: ['<rootDir>/test/support/jest-env.ts'],
 };

@@ -1,5 +1,7 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { RDSClient } from '@aws-sdk/client-rds';
@@ -22,6 +24,8 @@ export interface RotationHandlerDeps {
   rds?: RDSClient;
   env?: Record<string, string | undefined>;
   logger?: Logger;
+  /** EMF metrics (namespace Rotor): RotationStepSucceeded / RotationStepFailed / RotationStepDurationMs by Step and Engine. */
+  metrics?: Metrics;
 }
 
 /**
@@ -31,6 +35,7 @@ export interface RotationHandlerDeps {
 export function createRotationHandler(deps: RotationHandlerDeps = {}) {
   const logger = deps.logger ?? createLogger('rotor-rotation');
   const env = deps.env ?? process.env;
+  const metrics = deps.metrics ?? new Metrics({ namespace: 'Rotor', serviceName: 'rotor-rotation' });
   let client = deps.secretsManager;
   let rds: RdsDirectory | undefined;
   // Loaded on first use: most rotations never call RDS, and its client is large.
@@ -47,6 +52,12 @@ export function createRotationHandler(deps: RotationHandlerDeps = {}) {
   const base = async (rawEvent: unknown, context: Context): Promise<void> => {
     const started = Date.now();
     let event: RotationEvent | undefined;
+    let ctx: RotationContext | undefined;
+    const record = (ok: boolean) => {
+      metrics.addDimensions({ Step: event?.step ?? 'invalid', Engine: ctx?.engineName ?? 'unknown' });
+      metrics.addMetric(ok ? 'RotationStepSucceeded' : 'RotationStepFailed', MetricUnit.Count, 1);
+      metrics.addMetric('RotationStepDurationMs', MetricUnit.Milliseconds, Date.now() - started);
+    };
     try {
       event = parseRotationEvent(rawEvent);
       logger.appendKeys({ secretArn: event.secretId, step: event.step, token: event.token });
@@ -56,10 +67,11 @@ export function createRotationHandler(deps: RotationHandlerDeps = {}) {
       const remaining = () => (typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : 60_000);
       const prefetched = event.step === 'finishSecret' ? {} : RotationContext.prefetch(store, event.token);
       const metadata = await store.describe();
-      const ctx = new RotationContext(event, store, setup.config, logger, metadata, remaining, rdsDirectory, prefetched);
+      ctx = new RotationContext(event, store, setup.config, logger, metadata, remaining, rdsDirectory, prefetched);
       logger.debug('step started', { strategy: setup.strategy.name });
       const outcome = checkContract(ctx) === 'nothing-to-do' ? 'nothing-to-do' : await runStep(event.step, ctx, setup.strategy);
       logger.info('step finished', { outcome, durationMs: Date.now() - started });
+      record(true);
     } catch (e) {
       const err = isRotationError(e)
         ? event ? e.inStep(event.step) : e
@@ -74,9 +86,10 @@ export function createRotationHandler(deps: RotationHandlerDeps = {}) {
       // message could quote data we do not control.
       const frames = !isRotationError(e) && e instanceof Error ? e.stack?.split('\n').slice(1, 6).join('\n') : undefined;
       logger.error('step failed', { error: err.toLog(), frames, durationMs: Date.now() - started });
+      record(false);
       throw err;
     }
   };
 
-  return middy(base).use(injectLambdaContext(logger, { resetKeys: true }));
+  return middy(base).use(injectLambdaContext(logger, { resetKeys: true })).use(logMetrics(metrics));
 }

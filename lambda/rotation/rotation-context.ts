@@ -61,13 +61,18 @@ export class RotationContext {
     return Object.entries(this.metadata.versions).find(([, stages]) => stages.includes(AWSCURRENT))?.[0];
   }
 
+  /** The secret's engine once AWSCURRENT was read (for metrics). */
+  engineName?: string;
+
   current(): Promise<VersionedSecret> {
     return this.once('current', async () => {
       const v = await (this.prefetched.current ?? this.store.get(AWSCURRENT));
       if (!v) {
         throw configurationError('the secret has no AWSCURRENT value', 'Store the database credential in the secret (PutSecretValue) before turning rotation on.');
       }
-      return { versionId: v.versionId, secret: parseDatabaseSecret(v.secretString, AWSCURRENT) };
+      const secret = parseDatabaseSecret(v.secretString, AWSCURRENT);
+      this.engineName = secret.engine;
+      return { versionId: v.versionId, secret };
     });
   }
 

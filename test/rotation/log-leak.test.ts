@@ -1,5 +1,6 @@
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { createRotationHandler } from '../../lambda/rotation/handler';
 import { startRotationFixture, type RotationFixture } from '../support/rotation-fixture';
 
@@ -20,7 +21,10 @@ test('no password appears in any log line of whole rotations (debug level, succe
     return true;
   };
   const logger = new Logger({ serviceName: 'rotor-rotation', logLevel: 'DEBUG' });
-  const handler = createRotationHandler({ secretsManager: f.sm, env: { ROTOR_TLS_CA_FILE: f.pg.caFile! }, logger });
+  // Metrics on: EMF lines are part of what is audited.
+  delete process.env.POWERTOOLS_METRICS_DISABLED;
+  const metrics = new Metrics({ namespace: 'Rotor', serviceName: 'rotor-rotation' });
+  const handler = createRotationHandler({ secretsManager: f.sm, env: { ROTOR_TLS_CA_FILE: f.pg.caFile! }, logger, metrics });
   const arn = f.local.lambdaArn('leak-audit');
   f.local.registerRotationFunction(arn, { kind: 'in-process', handler: (e, c) => handler(e, c as never) });
 
@@ -55,6 +59,8 @@ test('no password appears in any log line of whole rotations (debug level, succe
   expect(all).toMatch(/"message":"step finished"/);
   expect(all).toMatch(/"message":"step failed"/);
   expect(all).toMatch(/"level":"DEBUG"/);
+  expect(all).toMatch(/"RotationStepSucceeded"/);
+  expect(all).toMatch(/"RotationStepFailed"/);
   const leaks = passwords.filter((p) => all.includes(p));
   expect(leaks).toEqual([]);
   // Failure events are part of the output too.
