@@ -4,107 +4,178 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CreateSecretCommand, RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import mysql from 'mysql2/promise';
 import { Client } from 'pg';
 import { LocalSecretsManager, localClientConfig } from '../local';
-import { startDemoDatabase, type DemoDatabase } from '../local/demo-database';
+import { startDemoDatabase } from '../local/demo-database';
+import { startMariadb } from '../local/mariadb-server';
 import { median, percentile, round, timed } from './stats';
 
 const ROOT = path.resolve(__dirname, '..');
 const BUNDLE = path.join(ROOT, 'dist/rotation/index.js');
 const ROUNDS = 25;
+const pw = () => randomBytes(16).toString('hex');
+
+/** A database the benchmark rotates against, with the floor of what any rotation must do there. */
+interface BenchDatabase {
+  engine: 'postgres' | 'mariadb';
+  host: string;
+  port: number;
+  dbname: string;
+  caFile: string;
+  admin: { username: string; password: string };
+  /** Creates a login user with a password (names are constants, passwords hex). */
+  createUser(name: string, password: string): Promise<void>;
+  /** Logs in as `loginAs`, changes `target`'s password, logs in as `target` with it. */
+  floor(loginAs: { user: string; password: string }, target: string, next: string): Promise<void>;
+  stop(): Promise<void>;
+}
 
 /**
- * Rotation speed against its floor, bundle size and cold load, peak memory.
- * Rotation and floor run interleaved in one process against the same
- * embedded PostgreSQL (TLS verify-full for both), so machine noise hits both.
+ * Rotation speed against its floor (PostgreSQL and MariaDB, single-user and
+ * alternating-users), bundle size and cold load, peak memory. Rotation and
+ * floor run interleaved in one process against the same server with TLS
+ * verify-full, so machine noise hits both.
  */
 export async function run(): Promise<Record<string, unknown>> {
-  const db = await startDemoDatabase();
   const local = await LocalSecretsManager.start({ port: 0 });
+  const figures: Record<string, unknown> = { rounds: ROUNDS, rotationToFloorTarget: 2 };
   try {
-    const sm = new SecretsManagerClient(localClientConfig(local.endpoint, local.region));
-    const ca = readFileSync(db.caFile, 'utf8');
-    const arn = local.lambdaArn('bench-rotation');
-    local.registerRotationFunction(arn, { kind: 'child-process', bundlePath: BUNDLE, env: { ROTOR_TLS_CA_FILE: db.caFile, POWERTOOLS_LOG_LEVEL: 'WARN' } });
-
-    // The rotated user, and a second one for the floor.
-    const pw = () => randomBytes(16).toString('hex');
-    const rotUser = 'bench_rot';
-    const floorUser = 'bench_floor';
-    let floorPassword = pw();
-    const rotPassword = pw();
-    // Names are constants and passwords hex: nothing here needs escaping.
-    await db.query(`CREATE ROLE ${rotUser} LOGIN PASSWORD '${rotPassword}'`);
-    await db.query(`CREATE ROLE ${floorUser} LOGIN PASSWORD '${floorPassword}'`);
-    const secret = await sm.send(new CreateSecretCommand({
-      Name: 'bench/rotation',
-      SecretString: JSON.stringify({ engine: 'postgres', host: db.host, port: db.port, username: rotUser, password: rotPassword, dbname: 'postgres' }),
-    }));
-
-    const rotate = async () => {
-      const r = await sm.send(new RotateSecretCommand({ SecretId: secret.ARN, RotationLambdaARN: arn, RotationRules: { AutomaticallyAfterDays: 30 } }));
-      const outcome = await local.waitForRotation(secret.ARN!, { versionId: r.VersionId, timeoutMs: 60_000 });
-      if (outcome.eventName !== 'RotationSucceeded') throw new Error(`rotation ${outcome.eventName}: ${outcome.errorMessage}`);
-    };
-    const login = async (user: string, password: string) => {
-      const c = new Client({ host: db.host, port: db.port, user, password, database: 'postgres', ssl: { ca, rejectUnauthorized: true } });
-      await c.connect();
-      return c;
-    };
-    // The least any rotation must do: log in with the old password, change it, log in with the new one.
-    const floor = async () => {
-      const next = pw();
-      const c = await login(floorUser, floorPassword);
-      await c.query(`ALTER ROLE ${c.escapeIdentifier(floorUser)} WITH PASSWORD ${c.escapeLiteral(next)}`);
-      await c.end();
-      floorPassword = next;
-      await (await login(floorUser, floorPassword)).end();
-    };
-
-    for (let i = 0; i < 3; i++) {
-      await rotate();
-      await floor();
+    for (const db of [await postgres(), await mariadb()]) {
+      try {
+        for (const strategy of ['single-user', 'alternating-users'] as const) {
+          const r = await rotationVsFloor(local, db, strategy);
+          const key = `${db.engine}.${strategy}`;
+          figures[key] = r;
+        }
+        if (db.engine === 'postgres') figures.peakRssMB = await peakRss(local, db);
+      } finally {
+        await db.stop();
+      }
     }
-    const rotationMs: number[] = [];
-    const floorMs: number[] = [];
-    for (let i = 0; i < ROUNDS; i++) {
-      rotationMs.push(await timed(rotate));
-      floorMs.push(await timed(floor));
-    }
-
-    // Peak RSS: one rotation in a fresh function process.
-    const rssFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'rotor-bench-')), 'rss');
-    const rssArn = local.lambdaArn('bench-rss');
-    local.registerRotationFunction(rssArn, {
-      kind: 'child-process',
-      bundlePath: path.join(__dirname, 'rss-probe.cjs'),
-      env: { ROTOR_TLS_CA_FILE: db.caFile, POWERTOOLS_LOG_LEVEL: 'WARN', ROTOR_BENCH_BUNDLE: BUNDLE, ROTOR_BENCH_RSS_FILE: rssFile },
-    });
-    const r = await sm.send(new RotateSecretCommand({ SecretId: secret.ARN, RotationLambdaARN: rssArn }));
-    const outcome = await local.waitForRotation(secret.ARN!, { versionId: r.VersionId, timeoutMs: 60_000 });
-    if (outcome.eventName !== 'RotationSucceeded') throw new Error(`rss rotation ${outcome.eventName}: ${outcome.errorMessage}`);
-    const peakRssMB = Number(readFileSync(rssFile, 'utf8')) / 1024;
-
-    const load = coldLoad();
-    const rotationMedianMs = median(rotationMs);
-    const floorMedianMs = median(floorMs);
-    return {
-      rounds: ROUNDS,
-      rotationMedianMs: round(rotationMedianMs),
-      rotationP90Ms: round(percentile(rotationMs, 90)),
-      floorMedianMs: round(floorMedianMs),
-      rotationToFloorRatio: round(rotationMedianMs / floorMedianMs),
-      rotationToFloorTarget: 2,
-      bundleBytes: statSync(BUNDLE).size,
-      ...load,
-      coldLoadRatioTarget: 1.5,
-      peakRssMB: round(peakRssMB, 1),
-      peakRssTargetMB: 128,
-    };
   } finally {
     await local.stop();
-    await db.stop();
   }
+  return { ...figures, bundleBytes: statSync(BUNDLE).size, ...coldLoad(), coldLoadRatioTarget: 1.5, peakRssTargetMB: 128 };
+}
+
+async function rotationVsFloor(local: LocalSecretsManager, db: BenchDatabase, strategy: 'single-user' | 'alternating-users') {
+  const sm = new SecretsManagerClient(localClientConfig(local.endpoint, local.region));
+  const tag = `${db.engine}_${strategy === 'single-user' ? 'su' : 'au'}`;
+  const arn = local.lambdaArn(`bench-${tag}`);
+  local.registerRotationFunction(arn, { kind: 'child-process', bundlePath: BUNDLE, env: { ROTOR_TLS_CA_FILE: db.caFile, ROTOR_STRATEGY: strategy, POWERTOOLS_LOG_LEVEL: 'WARN', POWERTOOLS_METRICS_DISABLED: 'true' } });
+  const base = { engine: db.engine, host: db.host, port: db.port, dbname: db.dbname };
+  const rotUser = `rot_${tag}`;
+  const rotPassword = pw();
+  await db.createUser(rotUser, rotPassword);
+  let masterarn: string | undefined;
+  if (strategy === 'alternating-users') {
+    masterarn = (await sm.send(new CreateSecretCommand({ Name: `bench/master-${tag}`, SecretString: JSON.stringify({ ...base, username: db.admin.username, password: db.admin.password }) }))).ARN;
+  }
+  const secret = await sm.send(new CreateSecretCommand({
+    Name: `bench/${tag}`,
+    SecretString: JSON.stringify({ ...base, username: rotUser, password: rotPassword, ...(masterarn ? { masterarn } : {}) }),
+  }));
+  const rotate = async () => {
+    const r = await sm.send(new RotateSecretCommand({ SecretId: secret.ARN, RotationLambdaARN: arn, RotationRules: { AutomaticallyAfterDays: 30 } }));
+    const outcome = await local.waitForRotation(secret.ARN!, { versionId: r.VersionId, timeoutMs: 60_000 });
+    if (outcome.eventName !== 'RotationSucceeded') throw new Error(`${tag} rotation ${outcome.eventName}: ${outcome.errorMessage}`);
+  };
+
+  // Floor: single-user logs in as itself and changes its own password;
+  // alternating-users logs in as the master and changes the other user's.
+  const floorUser = `floor_${tag}`;
+  let floorPassword = pw();
+  await db.createUser(floorUser, floorPassword);
+  const floor = async () => {
+    const next = pw();
+    const as = strategy === 'single-user' ? { user: floorUser, password: floorPassword } : { user: db.admin.username, password: db.admin.password };
+    await db.floor(as, floorUser, next);
+    floorPassword = next;
+  };
+
+  for (let i = 0; i < 3; i++) {
+    await rotate();
+    await floor();
+  }
+  const rotationMs: number[] = [];
+  const floorMs: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    rotationMs.push(await timed(rotate));
+    floorMs.push(await timed(floor));
+  }
+  return {
+    rotationMedianMs: round(median(rotationMs)),
+    rotationP90Ms: round(percentile(rotationMs, 90)),
+    floorMedianMs: round(median(floorMs)),
+    rotationToFloorRatio: round(median(rotationMs) / median(floorMs)),
+  };
+}
+
+/** Peak RSS of one rotation in a fresh function process. */
+async function peakRss(local: LocalSecretsManager, db: BenchDatabase): Promise<number> {
+  const sm = new SecretsManagerClient(localClientConfig(local.endpoint, local.region));
+  const user = 'rss_user';
+  const password = pw();
+  await db.createUser(user, password);
+  const secret = await sm.send(new CreateSecretCommand({ Name: 'bench/rss', SecretString: JSON.stringify({ engine: db.engine, host: db.host, port: db.port, dbname: db.dbname, username: user, password }) }));
+  const rssFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'rotor-bench-')), 'rss');
+  const arn = local.lambdaArn('bench-rss');
+  local.registerRotationFunction(arn, {
+    kind: 'child-process',
+    bundlePath: path.join(__dirname, 'rss-probe.cjs'),
+    env: { ROTOR_TLS_CA_FILE: db.caFile, POWERTOOLS_LOG_LEVEL: 'WARN', ROTOR_BENCH_BUNDLE: BUNDLE, ROTOR_BENCH_RSS_FILE: rssFile },
+  });
+  const r = await sm.send(new RotateSecretCommand({ SecretId: secret.ARN, RotationLambdaARN: arn }));
+  const outcome = await local.waitForRotation(secret.ARN!, { versionId: r.VersionId, timeoutMs: 60_000 });
+  if (outcome.eventName !== 'RotationSucceeded') throw new Error(`rss rotation ${outcome.eventName}: ${outcome.errorMessage}`);
+  return round(Number(readFileSync(rssFile, 'utf8')) / 1024, 1);
+}
+
+async function postgres(): Promise<BenchDatabase> {
+  const db = await startDemoDatabase();
+  const ca = readFileSync(db.caFile, 'utf8');
+  const login = async (user: string, password: string) => {
+    const c = new Client({ host: db.host, port: db.port, user, password, database: 'postgres', ssl: { ca, rejectUnauthorized: true } });
+    await c.connect();
+    return c;
+  };
+  return {
+    engine: 'postgres', host: db.host, port: db.port, dbname: 'postgres', caFile: db.caFile, admin: db.admin,
+    async createUser(name, password) {
+      await db.query(`CREATE ROLE ${name} LOGIN PASSWORD '${password}'`);
+      await db.query(`GRANT CREATE ON SCHEMA public TO ${name}`);
+    },
+    async floor(as, target, next) {
+      const c = await login(as.user, as.password);
+      await c.query(`ALTER ROLE ${c.escapeIdentifier(target)} WITH PASSWORD ${c.escapeLiteral(next)}`);
+      await c.end();
+      await (await login(target, next)).end();
+    },
+    stop: () => db.stop(),
+  };
+}
+
+async function mariadb(): Promise<BenchDatabase> {
+  const db = await startMariadb({ tls: true });
+  const ca = readFileSync(db.caFile!, 'utf8');
+  const login = (user: string, password: string) =>
+    mysql.createConnection({ host: 'localhost', port: db.port, user, password, database: db.database, ssl: { ca, rejectUnauthorized: true } });
+  return {
+    engine: 'mariadb', host: 'localhost', port: db.port, dbname: db.database, caFile: db.caFile!, admin: db.superuser,
+    async createUser(name, password) {
+      await db.query('CREATE USER ?@? IDENTIFIED BY ?', [name, '%', password]);
+      await db.query(`GRANT SELECT ON ${mysql.escapeId(db.database)}.* TO ?@?`, [name, '%']);
+    },
+    async floor(as, target, next) {
+      const c = await login(as.user, as.password);
+      if (as.user === target) await c.query('SET PASSWORD = PASSWORD(?)', [next]);
+      else await c.query('SET PASSWORD FOR ?@? = PASSWORD(?)', [target, '%', next]);
+      await c.end();
+      await (await login(target, next)).end();
+    },
+    stop: () => db.stop(),
+  };
 }
 
 /** Fresh `node` processes loading the bundle vs loading only the Secrets Manager client, interleaved. */
