@@ -3,8 +3,8 @@ import mysql from 'mysql2/promise';
 import { grantKey, grantStatement, MysqlEngine, parseGrantLine } from '../../lambda/rotation/engines/mysql';
 import type { ConnectionSettings, DatabaseSession } from '../../lambda/rotation/engines/engine';
 import { parseDatabaseSecret, type DatabaseSecret } from '../../lambda/core/database-secret';
-import { RotationError } from '../../lambda/core/errors';
 import { canLoginMariadb, startMariadb, type MariadbServer } from '../support/mariadb-server';
+import { rotationFailure } from '../support/rotation-error';
 
 /**
  * Alternating users on MariaDB (the MySQL-family engine's syncAlternateUser). One TLS server for the
@@ -40,16 +40,6 @@ async function withSession<T>(secret: DatabaseSecret, fn: (s: DatabaseSession) =
 
 const sync = (target: string, source: string, password: string, as: DatabaseSecret = masterSecret()) =>
   withSession(as, (admin) => admin.syncAlternateUser({ target, source, baseUser: source, password }));
-
-async function failure(p: Promise<unknown>): Promise<RotationError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof RotationError) return e;
-    throw e;
-  }
-  throw new Error('expected a failure');
-}
 
 const q = (sql: string, params?: unknown[]) => server.query(sql, params);
 
@@ -105,7 +95,7 @@ describe('MysqlEngine: user name limits', () => {
     const source = unique('len_src');
     await createSource(source, 'src-Pw-1');
     const tooLong = 'a'.repeat(81);
-    const e = await failure(sync(tooLong, source, 'long-secret-Pw-1'));
+    const e = await rotationFailure(sync(tooLong, source, 'long-secret-Pw-1'));
     expect(e.category).toBe('configuration');
     expect(e.code).toBe('USERNAME_TOO_LONG');
     expect(e.message).toMatch(/81 characters long; MariaDB allows at most 80/);
@@ -373,15 +363,15 @@ describe('syncAlternateUser on MariaDB', () => {
   });
 
   test('refusals: unknown source, target = source, target = master; nothing is changed', async () => {
-    const missing = await failure(sync(unique('clone'), unique('nobody'), 'refusal-Pw-1'));
+    const missing = await rotationFailure(sync(unique('clone'), unique('nobody'), 'refusal-Pw-1'));
     expect(missing.category).toBe('configuration');
     expect(missing.code).toBe('NO_SUCH_USER');
 
     const source = unique('refuse');
     await createSource(source, 'source-Pw-1');
-    const same = await failure(sync(source, source, 'refusal-Pw-1'));
+    const same = await rotationFailure(sync(source, source, 'refusal-Pw-1'));
     expect(same.code).toBe('SAME_USER');
-    const master = await failure(sync(server.superuser.username, source, 'refusal-Pw-1'));
+    const master = await rotationFailure(sync(server.superuser.username, source, 'refusal-Pw-1'));
     expect(master.code).toBe('TARGET_IS_MASTER');
     await expect(canLoginMariadb(server, server.superuser.username, server.superuser.password)).resolves.toBe(true);
     for (const e of [missing, same, master]) expect(e.message).not.toContain('refusal-Pw-1');
@@ -399,7 +389,7 @@ describe('syncAlternateUser on MariaDB', () => {
     await q('CREATE USER ?@? IDENTIFIED BY ?', [reader, '%', 'reader-Pw-1']);
     await q('GRANT SELECT ON *.* TO ?@?', [reader, '%']);
     const secretPw = "perm-secret-Pw-'1";
-    const noCreate = await failure(sync(target, source, secretPw, secretAs(reader, 'reader-Pw-1')));
+    const noCreate = await rotationFailure(sync(target, source, secretPw, secretAs(reader, 'reader-Pw-1')));
     expect(noCreate.category).toBe('permission');
     expect(noCreate.code).toBe('1227');
     expect(noCreate.message).toMatch(/could not create .*_clone"@"%"/);
@@ -409,7 +399,7 @@ describe('syncAlternateUser on MariaDB', () => {
     const creator = unique('creator_master');
     await q('CREATE USER ?@? IDENTIFIED BY ?', [creator, '%', 'creator-Pw-1']);
     await q('GRANT CREATE USER, SELECT ON *.* TO ?@?', [creator, '%']);
-    const noGrant = await failure(sync(target, source, secretPw, secretAs(creator, 'creator-Pw-1')));
+    const noGrant = await rotationFailure(sync(target, source, secretPw, secretAs(creator, 'creator-Pw-1')));
     expect(noGrant.category).toBe('permission'); // 1045 on GRANT PROCESS: a missing privilege, not a login failure
     expect(['1044', '1045']).toContain(noGrant.code);
     expect(noGrant.message).toMatch(/WITH GRANT OPTION/);

@@ -3,9 +3,9 @@ import mysql from 'mysql2/promise';
 import { classifyMysqlError, MysqlEngine, mysqlFlavor } from '../../lambda/rotation/engines/mysql';
 import type { ConnectionSettings, DatabaseSession } from '../../lambda/rotation/engines/engine';
 import { parseDatabaseSecret, type DatabaseSecret } from '../../lambda/core/database-secret';
-import { RotationError } from '../../lambda/core/errors';
 import { canLoginMariadb, startMariadb, type MariadbServer } from '../support/mariadb-server';
 import { startBlackhole, unusedPort } from '../support/blackhole';
+import { rotationFailure } from '../support/rotation-error';
 
 const engine = new MysqlEngine();
 let tlsServer: MariadbServer;
@@ -36,16 +36,6 @@ function secretFor(server: Server, extra: Record<string, unknown> = {}): Databas
 const settings = (s: Partial<ConnectionSettings> = {}): ConnectionSettings => ({
   tlsMode: 'verify-full', caFile: tlsServer.caFile, connectTimeoutMs: 1000, statementTimeoutMs: 2000, ...s,
 });
-
-async function failure(p: Promise<unknown>): Promise<RotationError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof RotationError) return e;
-    throw e;
-  }
-  throw new Error('expected a failure');
-}
 
 async function withSession<T>(p: Promise<DatabaseSession>, fn: (s: DatabaseSession) => Promise<T>): Promise<T> {
   const s = await p;
@@ -86,7 +76,7 @@ describe('MySQL engine: connections', () => {
   });
 
   test('verify-full with another CA fails with category tls', async () => {
-    const e = await failure(engine.connect(secretFor(tlsServer), settings({ caFile: tlsServer.otherCaFile })));
+    const e = await rotationFailure(engine.connect(secretFor(tlsServer), settings({ caFile: tlsServer.otherCaFile })));
     expect(e.category).toBe('tls');
     expect(e.code).toBe('HANDSHAKE_SSL_ERROR');
     expect(e.message).toMatch(/never falls back to plaintext/);
@@ -95,7 +85,7 @@ describe('MySQL engine: connections', () => {
 
   test('verify-full checks the host: an IP host needs an IP SAN', async () => {
     const s = { ...secretFor(dnsOnlyServer), host: '127.0.0.1' };
-    const e = await failure(engine.connect(s, settings({ caFile: dnsOnlyServer.caFile })));
+    const e = await rotationFailure(engine.connect(s, settings({ caFile: dnsOnlyServer.caFile })));
     expect(e.category).toBe('tls');
     expect(e.message).toMatch(/IP: 127\.0\.0\.1 is not in the cert's list/);
     await withSession(engine.connect({ ...s, host: 'localhost' }, settings({ caFile: dnsOnlyServer.caFile })), async (session) => {
@@ -108,14 +98,14 @@ describe('MySQL engine: connections', () => {
   });
 
   test('server without TLS and mode verify-full: fails, no plaintext fallback', async () => {
-    const e = await failure(engine.connect(secretFor(plainServer), settings()));
+    const e = await rotationFailure(engine.connect(secretFor(plainServer), settings()));
     expect(e.category).toBe('tls');
     expect(e.code).toBe('HANDSHAKE_NO_SSL_SUPPORT');
     expect(e.message).not.toContain(plainServer.superuser.password);
   });
 
   test('server without TLS and mode require: fails too', async () => {
-    const e = await failure(engine.connect(secretFor(plainServer), settings({ tlsMode: 'require' })));
+    const e = await rotationFailure(engine.connect(secretFor(plainServer), settings({ tlsMode: 'require' })));
     expect(e.category).toBe('tls');
   });
 
@@ -128,7 +118,7 @@ describe('MySQL engine: connections', () => {
 
   test('wrong password: authentication with code 1045, password never in the message', async () => {
     const s = { ...secretFor(tlsServer), password: 'definitely-wrong-Pw1' };
-    const e = await failure(engine.connect(s, settings()));
+    const e = await rotationFailure(engine.connect(s, settings()));
     expect(e.category).toBe('authentication');
     expect(e.code).toBe('1045');
     expect(e.message).toMatch(/^\[authentication\] MySQL: could not log in as rotor_admin@127\.0\.0\.1:\d+\/appdb: Access denied/);
@@ -138,7 +128,7 @@ describe('MySQL engine: connections', () => {
 
   test('connection refused: category network', async () => {
     const port = await unusedPort();
-    const e = await failure(engine.connect(secretFor({ ...tlsServer, port }), settings()));
+    const e = await rotationFailure(engine.connect(secretFor({ ...tlsServer, port }), settings()));
     expect(e.category).toBe('network');
     expect(e.code).toBe('ECONNREFUSED');
   });
@@ -146,7 +136,7 @@ describe('MySQL engine: connections', () => {
   test('a server that accepts TCP but never answers: category network after the connect timeout', async () => {
     const hole = await startBlackhole();
     try {
-      const e = await failure(engine.connect(secretFor({ ...tlsServer, port: hole.port }), settings({ connectTimeoutMs: 500 })));
+      const e = await rotationFailure(engine.connect(secretFor({ ...tlsServer, port: hole.port }), settings({ connectTimeoutMs: 500 })));
       expect(e.category).toBe('network');
       expect(e.message).toMatch(/did not answer within 500 ms/);
       expect(hole.accepted).toBeGreaterThan(0);
@@ -156,7 +146,7 @@ describe('MySQL engine: connections', () => {
   }, 15_000);
 
   test('unknown database: configuration error naming dbname', async () => {
-    const e = await failure(engine.connect(secretFor(tlsServer, { dbname: 'no_such_db' }), settings()));
+    const e = await rotationFailure(engine.connect(secretFor(tlsServer, { dbname: 'no_such_db' }), settings()));
     expect(e.category).toBe('configuration');
     expect(e.code).toBe('1049');
     expect(e.message).toMatch(/"dbname"/);
@@ -256,7 +246,7 @@ describe('MySQL engine: passwords', () => {
 
   test('admin path: an unknown user is a configuration error; a plain user may not change others', async () => {
     const missing = await withSession(engine.connect(secretFor(tlsServer), settings()), (admin) =>
-      failure(admin.setPassword(uniqueName('nobody'), 'next-Pw-2')));
+      rotationFailure(admin.setPassword(uniqueName('nobody'), 'next-Pw-2')));
     expect(missing.category).toBe('configuration');
     expect(missing.code).toBe('NO_SUCH_USER');
 
@@ -264,7 +254,7 @@ describe('MySQL engine: passwords', () => {
     const b = uniqueName('plain_b');
     await createUser(tlsServer, a, 'a-Pw-1');
     await createUser(tlsServer, b, 'b-Pw-1');
-    const denied = await withSession(engine.connect(userSecret(tlsServer, a, 'a-Pw-1'), settings()), (s) => failure(s.setPassword(b, 'secret-next-Pw')));
+    const denied = await withSession(engine.connect(userSecret(tlsServer, a, 'a-Pw-1'), settings()), (s) => rotationFailure(s.setPassword(b, 'secret-next-Pw')));
     expect(denied.category).toBe('permission');
     expect(denied.code).toBe('1142');
     expect(denied.message).not.toContain('secret-next-Pw');
@@ -278,7 +268,7 @@ describe('MySQL engine: passwords', () => {
     await withSession(engine.connect(userSecret(tlsServer, name, passwords[0]), settings()), async (s) => {
       expect(await s.sessionUser()).toBe(name);
     });
-    const plain = await failure(engine.connect(userSecret(tlsServer, name, passwords[0]), settings({ tlsMode: 'disable' })));
+    const plain = await rotationFailure(engine.connect(userSecret(tlsServer, name, passwords[0]), settings({ tlsMode: 'disable' })));
     expect(plain.category).toBe('authentication');
     expect(plain.message).not.toContain(passwords[0]);
     const grants = (await tlsServer.query('SHOW GRANTS FOR ?@?', [name, '%'])).rows;
@@ -316,7 +306,7 @@ describe('MySQL engine: statement timeout', () => {
     try {
       await locker.query('LOCK TABLES mysql.global_priv WRITE');
       const e = await withSession(engine.connect(secretFor(tlsServer), settings({ statementTimeoutMs: 500 })), (admin) =>
-        failure(admin.setPassword(name, secretPw)));
+        rotationFailure(admin.setPassword(name, secretPw)));
       expect(e.category).toBe('network');
       expect(e.code).toBe('1969'); // MariaDB's max_statement_time fired, before the client-side backstop
       expect(e.message).toMatch(/within 500 ms/);

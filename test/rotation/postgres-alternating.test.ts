@@ -3,10 +3,10 @@ import { readFileSync } from 'node:fs';
 import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { Client } from 'pg';
 import { createRotationHandler } from '../../lambda/rotation/handler';
-import { RotationError } from '../../lambda/core/errors';
 import { fakeContext } from '../support/lambda-context';
 import { silentLogger } from '../support/rotation-fixture';
 import { startRotationFixture, versionsOf, type RotationFixture } from '../support/rotation-fixture';
+import { rotationFailure } from '../support/rotation-error';
 
 const ENV = { ROTOR_STRATEGY: 'alternating-users' };
 let f: RotationFixture;
@@ -49,16 +49,6 @@ async function baseUser(name = uniq('alt')) {
   await as(name, password, (c) => c.query(`CREATE TABLE ${c.escapeIdentifier(`${name}_t`)} (x int)`).then(() => undefined));
   const arn = await f.createSecret(f.secretFor(name, password, { masterarn: masterArn }));
   return { name, password, arn };
-}
-
-async function failureOf(p: Promise<unknown>): Promise<RotationError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof RotationError) return e;
-    throw e;
-  }
-  throw new Error('expected a failure');
 }
 
 describe('alternating users on PostgreSQL', () => {
@@ -212,7 +202,7 @@ describe('alternating users on PostgreSQL', () => {
     await f.sm.send(new PutSecretValueCommand({ SecretId: arn, ClientRequestToken: token, VersionStages: ['AWSPENDING'], SecretString: JSON.stringify(f.secretFor(MASTER, 'x-new-password', { masterarn: masterArn })) }));
     const handler = createRotationHandler({ secretsManager: f.sm, env: { ROTOR_TLS_CA_FILE: f.pg.caFile!, ...ENV }, logger: silentLogger() });
     for (const step of ['createSecret', 'setSecret', 'testSecret']) {
-      const e = await failureOf(handler({ Step: step, SecretId: arn, ClientRequestToken: token }, fakeContext()));
+      const e = await rotationFailure(handler({ Step: step, SecretId: arn, ClientRequestToken: token }, fakeContext()));
       expect(e.category).toBe('conflict');
       expect(e.message).toMatch(/not the alternate of the AWSCURRENT user/);
     }

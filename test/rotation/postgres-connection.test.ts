@@ -1,9 +1,9 @@
 import { PostgresEngine } from '../../lambda/rotation/engines/postgres';
 import type { ConnectionSettings } from '../../lambda/rotation/engines/engine';
 import { parseDatabaseSecret, type DatabaseSecret } from '../../lambda/core/database-secret';
-import { RotationError } from '../../lambda/core/errors';
 import { startPostgres, type PgServer } from '../support/postgres-server';
 import { startBlackhole, unusedPort } from '../support/blackhole';
+import { rotationFailure } from '../support/rotation-error';
 
 const engine = new PostgresEngine();
 let tlsServer: PgServer;
@@ -27,16 +27,6 @@ const settings = (s: Partial<ConnectionSettings>): ConnectionSettings => ({
   tlsMode: 'verify-full', connectTimeoutMs: 1000, statementTimeoutMs: 2000, ...s,
 });
 
-async function failure(p: Promise<unknown>): Promise<RotationError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof RotationError) return e;
-    throw e;
-  }
-  throw new Error('expected a failure');
-}
-
 describe('PostgreSQL connections', () => {
   test('verify-full with the right CA logs in over TLS', async () => {
     const session = await engine.connect(secretFor(tlsServer), settings({ caFile: tlsServer.caFile }));
@@ -49,19 +39,19 @@ describe('PostgreSQL connections', () => {
   });
 
   test('verify-full with another CA fails with category tls', async () => {
-    const e = await failure(engine.connect(secretFor(tlsServer), settings({ caFile: tlsServer.otherCaFile })));
+    const e = await rotationFailure(engine.connect(secretFor(tlsServer), settings({ caFile: tlsServer.otherCaFile })));
     expect(e.category).toBe('tls');
     expect(e.message).toMatch(/never falls back to plaintext/);
     expect(e.message).not.toContain(tlsServer.superuser.password);
   });
 
   test('server without TLS and mode verify-full: fails, no plaintext fallback', async () => {
-    const e = await failure(engine.connect(secretFor(plainServer), settings({})));
+    const e = await rotationFailure(engine.connect(secretFor(plainServer), settings({})));
     expect(e.category).toBe('tls');
   });
 
   test('server without TLS and mode require: fails too', async () => {
-    const e = await failure(engine.connect(secretFor(plainServer), settings({ tlsMode: 'require' })));
+    const e = await rotationFailure(engine.connect(secretFor(plainServer), settings({ tlsMode: 'require' })));
     expect(e.category).toBe('tls');
   });
 
@@ -72,7 +62,7 @@ describe('PostgreSQL connections', () => {
 
   test('wrong password: authentication with the driver code, password never in the message', async () => {
     const s = { ...secretFor(tlsServer), password: 'definitely-wrong-Pw1' };
-    const e = await failure(engine.connect(s, settings({ caFile: tlsServer.caFile })));
+    const e = await rotationFailure(engine.connect(s, settings({ caFile: tlsServer.caFile })));
     expect(e.category).toBe('authentication');
     expect(e.code).toBe('28P01');
     expect(e.message).not.toContain('definitely-wrong-Pw1');
@@ -80,7 +70,7 @@ describe('PostgreSQL connections', () => {
 
   test('connection refused: category network', async () => {
     const port = await unusedPort();
-    const e = await failure(engine.connect(secretFor({ ...tlsServer, port }), settings({ caFile: tlsServer.caFile })));
+    const e = await rotationFailure(engine.connect(secretFor({ ...tlsServer, port }), settings({ caFile: tlsServer.caFile })));
     expect(e.category).toBe('network');
     expect(e.code).toBe('ECONNREFUSED');
   });
@@ -88,7 +78,7 @@ describe('PostgreSQL connections', () => {
   test('a server that accepts TCP but never answers: category network after the connect timeout', async () => {
     const hole = await startBlackhole();
     try {
-      const e = await failure(engine.connect(secretFor({ ...tlsServer, port: hole.port }), settings({ caFile: tlsServer.caFile, connectTimeoutMs: 500 })));
+      const e = await rotationFailure(engine.connect(secretFor({ ...tlsServer, port: hole.port }), settings({ caFile: tlsServer.caFile, connectTimeoutMs: 500 })));
       expect(e.category).toBe('network');
       expect(e.message).toMatch(/did not answer within 500 ms/);
     } finally {
@@ -97,7 +87,7 @@ describe('PostgreSQL connections', () => {
   }, 15_000);
 
   test('missing database: configuration error naming dbname', async () => {
-    const e = await failure(engine.connect(secretFor(tlsServer, { dbname: 'no_such_db' }), settings({ caFile: tlsServer.caFile })));
+    const e = await rotationFailure(engine.connect(secretFor(tlsServer, { dbname: 'no_such_db' }), settings({ caFile: tlsServer.caFile })));
     expect(e.category).toBe('configuration');
     expect(e.message).toMatch(/"dbname"/);
   });

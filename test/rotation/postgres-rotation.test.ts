@@ -1,9 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { CancelRotateSecretCommand, GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { createRotationHandler } from '../../lambda/rotation/handler';
-import { RotationError } from '../../lambda/core/errors';
 import { fakeContext } from '../support/lambda-context';
 import { silentLogger, startRotationFixture, versionsOf, type RotationFixture } from '../support/rotation-fixture';
+import { rotationFailure } from '../support/rotation-error';
 
 let f: RotationFixture;
 let seq = 0;
@@ -19,16 +19,6 @@ afterAll(async () => {
 async function invoke(step: string, secretId: string, token: string, env: Record<string, string> = {}) {
   const handler = createRotationHandler({ secretsManager: f.sm, env: { ROTOR_TLS_CA_FILE: f.pg.caFile!, ...env }, logger: silentLogger() });
   return handler({ Step: step, SecretId: secretId, ClientRequestToken: token }, fakeContext());
-}
-
-async function failureOf(p: Promise<unknown>): Promise<RotationError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof RotationError) return e;
-    throw e;
-  }
-  throw new Error('expected the step to fail');
 }
 
 /** Creates a role and its secret; returns both. */
@@ -147,14 +137,14 @@ describe('single-user rotation on PostgreSQL', () => {
     const first = Object.keys(await f.labels(arn))[0];
     await f.rotate(arn);
     // `first` is now AWSPREVIOUS.
-    const notPending = await failureOf(invoke('setSecret', arn, first));
+    const notPending = await rotationFailure(invoke('setSecret', arn, first));
     expect(notPending.category).toBe('conflict');
     expect(notPending.message).toMatch(/^setSecret: \[conflict\] version .* is not AWSPENDING/);
 
-    const unknownToken = await failureOf(invoke('setSecret', arn, randomUUID()));
+    const unknownToken = await rotationFailure(invoke('setSecret', arn, randomUUID()));
     expect(unknownToken.message).toMatch(/is not a version of this secret/);
 
-    const unknownStep = await failureOf(invoke('deleteSecret', arn, first));
+    const unknownStep = await rotationFailure(invoke('deleteSecret', arn, first));
     expect(unknownStep.category).toBe('configuration');
     expect(unknownStep.message).toMatch(/unknown Step "deleteSecret"/);
   });
@@ -164,7 +154,7 @@ describe('single-user rotation on PostgreSQL', () => {
     await f.rotate(arn);
     await f.sm.send(new CancelRotateSecretCommand({ SecretId: arn }));
     const token = await putPending(arn, f.secretFor('x', 'y'));
-    const e = await failureOf(invoke('createSecret', arn, token));
+    const e = await rotationFailure(invoke('createSecret', arn, token));
     expect(e.category).toBe('configuration');
     expect(e.message).toMatch(/rotation is disabled/);
   });
@@ -181,7 +171,7 @@ describe('single-user rotation on PostgreSQL', () => {
     const pendingPassword = randomBytes(12).toString('hex');
     const token = await putPending(arn, { ...f.secretFor(name, pendingPassword), ...change });
     for (const step of ['createSecret', 'setSecret', 'testSecret']) {
-      const e = await failureOf(invoke(step, arn, token));
+      const e = await rotationFailure(invoke(step, arn, token));
       expect(e.category).toBe('conflict');
       expect(e.message).toContain(`differs from AWSCURRENT in ${field}`);
       expect(e.message).not.toContain(pendingPassword);

@@ -1,0 +1,12 @@
+import { RotationError } from '../../lambda/core/errors';
+
+/** The RotationError a promise rejects with; fails the test if it resolves or rejects with anything else. */
+export async function rotationFailure(p: Promise<unknown>): Promise<RotationError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof RotationError) return e;
+    throw e;
+  }
+  throw new Error('expected a RotationError, but the call succeeded');
+}
