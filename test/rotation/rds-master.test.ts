@@ -75,26 +75,38 @@ describe('rds-master strategy against the local RDS API', () => {
   });
 
   test('the wait is bounded by the Lambda deadline: a short deadline fails with category network, and the retry completes', async () => {
-    const { user, arn } = await masterInstance();
-    // A function whose remaining time is far below the RDS delay.
-    const rdsClient = new RDSClient({ ...localRdsClientConfig(rds.endpoint, rds.region), maxAttempts: 1 });
-    const handler = createRotationHandler({ secretsManager: f.sm, rds: rdsClient, logger: silentLogger(), env: { ROTOR_TLS_CA_FILE: f.pg.caFile!, ROTOR_STRATEGY: 'rds-master', ROTOR_DEADLINE_MARGIN_MS: '0', ROTOR_CONNECT_TIMEOUT_MS: '200' } });
-    const arnShort = f.local.lambdaArn(`rotor-rds-short-${seq}`);
-    let calls = 0;
-    f.local.registerRotationFunction(arnShort, {
-      kind: 'in-process',
-      handler: (e, c) => {
-        calls++;
-        // The first setSecret gets 300 ms (less than the 400 ms RDS delay); later calls the normal budget.
-        const ctx = (e as { Step: string }).Step === 'setSecret' && calls <= 2 ? { ...(c as object), getRemainingTimeInMillis: () => 300 } : c;
-        return handler(e, ctx as never);
-      },
-    });
-    const outcome = await f.rotate(arn, arnShort);
-    const failed = f.local.events({ secretId: arn }).filter((ev) => ev.eventName === 'RotationFailed');
-    expect(failed.some((ev) => /\[network\] RDS has not yet put the new master password/.test(ev.errorMessage ?? ''))).toBe(true);
-    expect(outcome.eventName).toBe('RotationSucceeded');
-    expect(await f.canLogin(user, (await f.current(arn)).password)).toBe(true);
+    // A slow RDS (1.5 s to apply) and a first setSecret with 300 ms left: it
+    // must give up with a network error instead of running past the deadline;
+    // the retried rotation then waits the change out.
+    const slowRds = await LocalRds.start({ port: 0, passwordChangeDelayMs: 1500 });
+    try {
+      const id = `slow-${randomUUID().slice(0, 8)}`;
+      const user = `master_slow_${seq++}`;
+      const password = await f.createRole(user);
+      slowRds.addInstance({ identifier: id, engine: 'postgres', host: 'localhost', port: f.pg.port, masterUsername: user, applyPassword: (pw) => alterAsAdmin(user, pw) });
+      const arn = await f.createSecret(f.secretFor(user, password, { dbInstanceIdentifier: id }));
+      const rdsClient = new RDSClient({ ...localRdsClientConfig(slowRds.endpoint, slowRds.region), maxAttempts: 1 });
+      const handler = createRotationHandler({ secretsManager: f.sm, rds: rdsClient, logger: silentLogger(), env: { ROTOR_TLS_CA_FILE: f.pg.caFile!, ROTOR_STRATEGY: 'rds-master', ROTOR_DEADLINE_MARGIN_MS: '0' } });
+      const arnShort = f.local.lambdaArn(`rotor-rds-short-${seq}`);
+      let setSecretCalls = 0;
+      f.local.registerRotationFunction(arnShort, {
+        kind: 'in-process',
+        handler: (e, c) => {
+          const first = (e as { Step: string }).Step === 'setSecret' && ++setSecretCalls === 1;
+          return handler(e, (first ? { ...(c as object), getRemainingTimeInMillis: () => 300 } : c) as never);
+        },
+      });
+      const outcome = await f.rotate(arn, arnShort);
+      const failed = f.local.events({ secretId: arn }).filter((ev) => ev.eventName === 'RotationFailed');
+      expect(failed.length).toBeGreaterThanOrEqual(1);
+      expect(failed[0].step).toBe('setSecret');
+      expect(failed[0].errorMessage).toMatch(/\[network\]/);
+      expect(outcome.eventName).toBe('RotationSucceeded');
+      expect(await f.canLogin(user, (await f.current(arn)).password)).toBe(true);
+      expect(slowRds.passwordChanges().filter((c) => c.identifier === id)).toHaveLength(1);
+    } finally {
+      await slowRds.stop();
+    }
   });
 
   test('a secret without an instance identifier, or pointing at another endpoint: refused', async () => {
