@@ -22,16 +22,28 @@
  * mariadbd runs as the `mysql` OS user (`--user=mysql`) when the current process is root.
  * The general and slow query logs stay off, so statement text (passwords) never reaches a log.
  */
-import { ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { ChildProcess, execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { inspect } from 'node:util';
-import * as vm from 'node:vm';
 import mysql from 'mysql2/promise';
-import { makeServerCert, makeTestCa } from './tls-certificates';
-import { freePort } from './free-port';
+import {
+  buildTemplateDir,
+  chooseTmpBase,
+  chownTo,
+  initOrStop,
+  makeThrowawayTls,
+  processRegistry,
+  randomPassword,
+  redactedCredentials,
+  serverOsUser,
+  type OsUser,
+  type ServerCommand,
+  STOP_TIMEOUT_MS,
+  templateOnce,
+  ThrowawayServer,
+  type ThrowawayServerSpec,
+  type WatchdogSpec,
+} from './throwaway-server';
 
 export interface MariadbServerOptions {
   /** TLS on (`--ssl-ca/--ssl-cert/--ssl-key`) with a throwaway CA + server cert for DNS:localhost and IP:127.0.0.1. */
@@ -90,9 +102,6 @@ const INSTALL_DB = process.env.ROTOR_MARIADB_INSTALL_DB ?? 'mariadb-install-db';
 const HOST = '127.0.0.1';
 const ADMIN = 'rotor_admin';
 const DATABASE = 'appdb';
-const READY_TIMEOUT_MS = 30_000;
-const STOP_TIMEOUT_MS = 15_000;
-const PORT_ATTEMPTS = 8;
 
 /** Options both bootstrap and server need to agree on (InnoDB geometry), kept small for speed. */
 const COMMON_OPTS = ['--innodb-buffer-pool-size=16M', '--innodb-log-file-size=8M', '--skip-log-bin', '--skip-name-resolve'];
@@ -100,26 +109,11 @@ const COMMON_OPTS = ['--innodb-buffer-pool-size=16M', '--innodb-log-file-size=8M
 // ---------------------------------------------------------------------------------------------
 // OS user handling
 
-interface RunAs {
-  name: string;
-  uid: number;
-  gid: number;
-}
-
-let runAsCache: RunAs | null | undefined;
 /** The OS user mariadbd runs as: `mysql` when we are root, else ourselves (null). */
-function runAs(): RunAs | null {
-  if (runAsCache !== undefined) return runAsCache;
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return (runAsCache = null);
-  const uid = Number(execFileSync('id', ['-u', 'mysql'], { encoding: 'utf8' }).trim());
-  const gid = Number(execFileSync('id', ['-g', 'mysql'], { encoding: 'utf8' }).trim());
-  if (!Number.isInteger(uid) || !Number.isInteger(gid)) throw new Error('mariadb-server: cannot resolve the mysql OS user');
-  return (runAsCache = { name: 'mysql', uid, gid });
-}
+const runAs = (): OsUser | null => serverOsUser('mysql', 'mariadb-server');
 
 function chownToMysql(p: string): void {
-  const u = runAs();
-  if (u) fs.chownSync(p, u.uid, u.gid);
+  chownTo(runAs(), p);
 }
 
 function userArgs(): string[] {
@@ -144,119 +138,41 @@ function run(cmd: string, args: string[], cwd = '/'): Promise<string> {
 /**
  * Where temp dirs go: $ROTOR_MARIADB_TMPDIR, else /dev/shm when it is a writable tmpfs with room
  * (bootstrap and the template copy are much faster there than on a virtual disk), else os.tmpdir().
+ * The mysql user must be able to traverse into it when mariadbd runs as mysql.
  */
-let tmpBaseCache: string | undefined;
 export function mariadbTmpBase(): string {
-  if (tmpBaseCache) return tmpBaseCache;
-  const candidates = [process.env.ROTOR_MARIADB_TMPDIR, '/dev/shm', os.tmpdir()].filter((d): d is string => !!d);
-  for (const dir of candidates) {
-    try {
-      const st = fs.statSync(dir);
-      if (!st.isDirectory()) continue;
-      fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK);
-      // The mysql user must be able to traverse into it (world-x or sticky /tmp-like).
-      if (runAs() && (st.mode & 0o001) === 0) continue;
-      if (dir === '/dev/shm' && fs.statfsSync(dir).bavail * fs.statfsSync(dir).bsize < 1024 ** 3) continue;
-      return (tmpBaseCache = dir);
-    } catch {
-      /* next */
-    }
-  }
-  return (tmpBaseCache = os.tmpdir());
+  return chooseTmpBase('ROTOR_MARIADB_TMPDIR', () => runAs() !== null);
 }
 
-const randomPassword = (): string => randomBytes(18).toString('base64url');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-// ---------------------------------------------------------------------------------------------
-// Watchdogs: detached shell loops that clean up if this process dies without exit handlers.
-
-const WATCHDOG_SCRIPT = `
-owner="$1"; dir="$2"
-while kill -0 "$owner" 2>/dev/null; do sleep 1; done
+/** Kills the server of a dir whose owner died (the data is thrown away). */
+const WATCHDOG: WatchdogSpec = {
+  name: 'rotor-mariadb-watchdog',
+  stopServer: `
 pidfile="$dir/run/mysqld.pid"
 if [ -f "$pidfile" ]; then
   pid=$(head -n 1 "$pidfile")
   if [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; then sleep 0.2; fi
-fi
-rm -rf "$dir"
-`;
+fi`,
+};
 
-function startWatchdog(dir: string): number | undefined {
-  try {
-    const child = spawn('/bin/sh', ['-c', WATCHDOG_SCRIPT, 'rotor-mariadb-watchdog', String(process.pid), dir], {
-      detached: true,
-      stdio: 'ignore',
-      cwd: '/',
-    });
-    child.on('error', () => undefined);
-    child.unref();
-    return child.pid;
-  } catch {
-    return undefined;
-  }
-}
+/** Process-wide registry of live servers and the template (see throwaway-server.ts). */
+const REGISTRY_KEY = 'rotor.test-support.mariadb-server';
 
-function killWatchdog(pid: number | undefined): void {
-  if (!pid) return;
-  try {
-    process.kill(-pid, 'SIGKILL'); // its own process group (detached): the shell and its `sleep`
-  } catch {
-    /* already gone */
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// State shared by every copy of this module in the process. Jest loads a fresh copy per test file
-// and gives each a sandboxed `process` whose 'exit' event never fires, so the registry and the
-// exit hook live on the real process object.
-
-interface Killable {
-  killSync(): void;
-}
-
-interface Shared {
-  live: Set<Killable>;
-  template: Promise<Template> | undefined;
-  templateDirs: Set<string>;
-}
-
-const SHARED_KEY = Symbol.for('rotor.test-support.mariadb-server');
-
-function realProcess(): NodeJS.Process {
-  try {
-    const p = vm.runInThisContext('process') as NodeJS.Process | undefined;
-    if (p && typeof p.on === 'function' && p.pid === process.pid) return p;
-  } catch {
-    /* fall through */
-  }
-  return process;
-}
-
-let sharedCache: Shared | undefined;
-function shared(): Shared {
-  if (sharedCache) return sharedCache;
-  const proc = realProcess() as NodeJS.Process & { [SHARED_KEY]?: Shared };
-  let st = proc[SHARED_KEY];
-  if (!st) {
-    const state: Shared = { live: new Set(), template: undefined, templateDirs: new Set() };
-    st = state;
-    Object.defineProperty(proc, SHARED_KEY, { value: state, enumerable: false });
-    const rmSync = fs.rmSync;
-    proc.on('exit', () => {
-      // Kill servers a test forgot to stop; their watchdogs remove the dirs.
-      for (const s of state.live) s.killSync();
-      for (const d of state.templateDirs) {
-        try {
-          rmSync(d, { recursive: true, force: true });
-        } catch {
-          /* the template watchdog retries */
-        }
-      }
-    });
-  }
-  return (sharedCache = st);
-}
+const SPEC: ThrowawayServerSpec = {
+  tag: 'mariadb-server',
+  typeName: 'MariadbServer',
+  registryKey: REGISTRY_KEY,
+  watchdog: WATCHDOG,
+  names: { spawn: MARIADBD, exited: 'mariadbd', stopping: 'mariadbd' },
+  portInUse: /Address already in use|Bind on TCP\/IP port/,
+  exitSignal: 'SIGKILL',
+  // The data is thrown away, so there is nothing to flush: SIGKILL is the fast way out.
+  stopPlan: [['SIGKILL', 5_000]],
+  pausePlan: [
+    ['SIGTERM', STOP_TIMEOUT_MS],
+    ['SIGKILL', 5_000],
+  ],
+};
 
 // ---------------------------------------------------------------------------------------------
 // Template data dir: mariadb-install-db once per process, copied for every server.
@@ -266,15 +182,7 @@ interface Template {
 }
 
 function getTemplate(): Promise<Template> {
-  const st = shared();
-  if (!st.template) {
-    const p = buildTemplate();
-    st.template = p;
-    p.catch(() => {
-      if (st.template === p) st.template = undefined;
-    });
-  }
-  return st.template;
+  return templateOnce(processRegistry<Template>(REGISTRY_KEY), '', buildTemplate);
 }
 
 /**
@@ -289,11 +197,9 @@ const BOOTSTRAP_SQL = [
   '',
 ].join('\n');
 
-async function buildTemplate(): Promise<Template> {
-  const dir = fs.mkdtempSync(path.join(mariadbTmpBase(), `rotor-mdbtpl-${process.pid}-`));
-  shared().templateDirs.add(dir);
-  startWatchdog(dir); // removes the template when this process is gone
-  try {
+function buildTemplate(): Promise<Template> {
+  const where = { base: mariadbTmpBase(), prefix: `rotor-mdbtpl-${process.pid}-`, watchdog: WATCHDOG };
+  return buildTemplateDir(processRegistry<Template>(REGISTRY_KEY), where, async (dir) => {
     fs.chmodSync(dir, 0o711); // mysql must reach <dir>/data
     const sqlFile = path.join(dir, 'bootstrap.sql');
     fs.writeFileSync(sqlFile, BOOTSTRAP_SQL, { mode: 0o644 });
@@ -313,72 +219,36 @@ async function buildTemplate(): Promise<Template> {
     );
     fs.rmSync(sqlFile, { force: true });
     return { dataDir };
-  } catch (e) {
-    fs.rmSync(dir, { recursive: true, force: true });
-    shared().templateDirs.delete(dir);
-    throw e;
-  }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
 // The server
 
-class PortInUseError extends Error {}
-
-function makeSuperuser(username: string, password: string): MariadbSuperuser {
-  const su: MariadbSuperuser = { username, password };
-  // Keep the password out of console.log / util.inspect output.
-  Object.defineProperty(su, inspect.custom, {
-    value: () => `{ username: ${JSON.stringify(username)}, password: '[redacted]' }`,
-    enumerable: false,
-  });
-  return su;
-}
-
-class MariadbInstance implements MariadbServer {
+class MariadbInstance extends ThrowawayServer implements MariadbServer {
   readonly host = HOST;
-  port = 0;
   superuser: MariadbSuperuser;
   readonly database = DATABASE;
   caFile?: string;
   otherCaFile?: string;
   readonly dataDir: string;
-  readonly logFile: string;
   readonly runDir: string;
   readonly socket: string;
   version = '';
 
-  private child: ChildProcess | undefined;
-  private exited: Promise<void> | undefined;
-  private watchdogPid: number | undefined;
-  private stopped = false;
   private caPem?: string;
   private serverArgs: string[] = [];
-  private lifecycle: Promise<void> = Promise.resolve();
 
-  constructor(readonly baseDir: string) {
+  constructor(baseDir: string) {
+    super(baseDir, 'mariadbd.log', SPEC);
     this.dataDir = path.join(baseDir, 'data');
-    this.logFile = path.join(baseDir, 'mariadbd.log');
     this.runDir = path.join(baseDir, 'run');
     this.socket = path.join(this.runDir, 'mysqld.sock');
-    this.superuser = makeSuperuser(ADMIN, randomPassword());
-  }
-
-  get pid(): number | undefined {
-    return this.child && this.child.exitCode === null && this.child.signalCode === null ? this.child.pid : undefined;
-  }
-
-  [inspect.custom](): string {
-    return `MariadbServer { host: '${this.host}', port: ${this.port}, database: '${this.database}', user: '${this.superuser.username}', dataDir: '${this.dataDir}' }`;
-  }
-
-  toJSON(): Record<string, unknown> {
-    return { host: this.host, port: this.port, database: this.database, username: this.superuser.username, dataDir: this.dataDir };
+    this.superuser = redactedCredentials(ADMIN, randomPassword());
   }
 
   async init(opts: MariadbServerOptions, tpl: Template): Promise<void> {
-    this.watchdogPid = startWatchdog(this.baseDir);
-    shared().live.add(this);
+    this.track();
     const tls = !!(opts.tls || opts.requireTls);
 
     fs.chmodSync(this.baseDir, 0o700);
@@ -418,16 +288,7 @@ class MariadbInstance implements MariadbServer {
       ...(opts.requireTls ? ['--require-secure-transport=ON'] : []),
     ];
 
-    // Start on a free port, retrying if another process grabbed it first.
-    for (let attempt = 1; ; attempt++) {
-      this.port = await (opts.pickPort ?? freePort)();
-      try {
-        await this.startServer();
-        break;
-      } catch (e) {
-        if (!(e instanceof PortInUseError) || attempt >= PORT_ATTEMPTS) throw e;
-      }
-    }
+    await this.startOnFreePort(opts.pickPort);
 
     // The admin, with this server's own password (bootstrap mode cannot create users).
     const root = await mysql.createConnection({ socketPath: this.socket, user: 'root', connectTimeout: 10_000 });
@@ -443,163 +304,21 @@ class MariadbInstance implements MariadbServer {
   }
 
   private async makeCerts(sans?: string[]): Promise<{ certFile: string; keyFile: string }> {
-    const dir = path.join(this.baseDir, 'tls');
-    fs.mkdirSync(dir, { mode: 0o755 });
-    const u = runAs();
-    const [ca, other] = await Promise.all([
-      makeTestCa(dir, { name: 'ca', cn: 'rotor test CA' }),
-      makeTestCa(dir, { name: 'other-ca', cn: 'rotor unrelated test CA' }),
-    ]);
-    const server = await makeServerCert(dir, ca, {
-      cn: 'localhost',
-      sans: sans ?? ['DNS:localhost', 'IP:127.0.0.1'],
-      owner: u ? { uid: u.uid, gid: u.gid } : undefined,
-    });
-    this.caFile = ca.certFile;
-    this.otherCaFile = other.certFile;
-    this.caPem = fs.readFileSync(ca.certFile, 'utf8');
-    return server;
+    const tls = await makeThrowawayTls(this.baseDir, sans ?? ['DNS:localhost', 'IP:127.0.0.1'], runAs());
+    this.caFile = tls.caFile;
+    this.otherCaFile = tls.otherCaFile;
+    this.caPem = tls.caPem;
+    return tls;
   }
 
-  /** Spawns mariadbd on this.port and waits until its log says "ready for connections". */
-  private async startServer(): Promise<void> {
-    const logOffset = fs.existsSync(this.logFile) ? fs.statSync(this.logFile).size : 0;
-    const logFd = fs.openSync(this.logFile, 'a', 0o640);
-    let child: ChildProcess;
-    try {
-      child = spawn(MARIADBD, [...this.serverArgs, `--port=${this.port}`], {
-        cwd: this.baseDir,
-        env: mdbEnv(),
-        stdio: ['ignore', logFd, logFd],
-      });
-    } finally {
-      fs.closeSync(logFd);
-    }
-    this.child = child;
-    child.unref(); // a forgotten server must not keep Jest alive (the exit hook/watchdog clean up)
-    let spawnError: Error | undefined;
-    this.exited = new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.once('error', (e) => {
-        spawnError = e;
-        resolve();
-      });
-    });
-
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    for (;;) {
-      if (spawnError) throw new Error(`mariadb-server: cannot spawn ${MARIADBD}: ${spawnError.message}`);
-      const log = this.readLog(logOffset);
-      if (child.exitCode !== null || child.signalCode !== null) {
-        if (/Address already in use|Bind on TCP\/IP port/.test(log)) throw new PortInUseError(log);
-        throw new Error(`mariadb-server: mariadbd exited (${child.exitCode ?? child.signalCode}) during startup:\n${log.slice(-3000)}`);
-      }
-      if (/ready for connections/.test(log)) return;
-      if (Date.now() > deadline) {
-        this.killSync();
-        throw new Error(`mariadb-server: not ready after ${READY_TIMEOUT_MS} ms:\n${log.slice(-3000)}`);
-      }
-      await sleep(15);
-    }
+  /** mariadbd on this.port. */
+  protected command(): ServerCommand {
+    return { file: MARIADBD, args: [...this.serverArgs, `--port=${this.port}`], env: mdbEnv() };
   }
 
-  private readLog(offset: number): string {
-    try {
-      return fs.readFileSync(this.logFile).subarray(offset).toString('utf8');
-    } catch {
-      return '';
-    }
-  }
-
-  private waitExit(ms: number): Promise<boolean> {
-    return new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), ms);
-      void this.exited!.then(() => {
-        clearTimeout(timer);
-        resolve(true);
-      });
-    });
-  }
-
-  /** Stops mariadbd: SIGTERM (clean shutdown) or straight SIGKILL; escalates on timeout. */
-  private async shutdown(clean: boolean): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    child.ref();
-    try {
-      const plan = clean ? ([['SIGTERM', STOP_TIMEOUT_MS], ['SIGKILL', 5_000]] as const) : ([['SIGKILL', 5_000]] as const);
-      for (const [sig, ms] of plan) {
-        try {
-          child.kill(sig);
-        } catch {
-          /* gone */
-        }
-        if (await this.waitExit(ms)) return;
-      }
-      throw new Error(`mariadb-server: mariadbd ${child.pid} did not exit`);
-    } finally {
-      child.unref();
-    }
-  }
-
-  /** Synchronous best effort for process exit; the watchdog removes the dir. */
-  killSync(): void {
-    const pid = this.pid;
-    if (pid) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-  }
-
-  private serialize<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.lifecycle.then(fn);
-    this.lifecycle = p.then(
-      () => undefined,
-      () => undefined,
-    );
-    return p;
-  }
-
-  stop(): Promise<void> {
-    return this.serialize(async () => {
-      if (this.stopped) return;
-      this.stopped = true;
-      try {
-        // The data is thrown away, so there is nothing to flush: SIGKILL is the fast way out.
-        await this.shutdown(false);
-      } finally {
-        shared().live.delete(this);
-        fs.rmSync(this.baseDir, { recursive: true, force: true });
-        killWatchdog(this.watchdogPid);
-      }
-    });
-  }
-
-  pause(): Promise<void> {
-    return this.serialize(async () => {
-      if (this.stopped) throw new Error('mariadb-server: stopped');
-      await this.shutdown(true);
-    });
-  }
-
-  resume(): Promise<void> {
-    return this.serialize(async () => {
-      if (this.stopped) throw new Error('mariadb-server: stopped');
-      if (this.pid) return;
-      // Same port; something else may hold it briefly (e.g. an ephemeral client port): retry a bit.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await this.startServer();
-          return;
-        } catch (e) {
-          if (!(e instanceof PortInUseError) || attempt >= 20) throw e;
-          await sleep(100);
-        }
-      }
-    });
+  /** Ready when its log says "ready for connections". */
+  protected isReady(_child: ChildProcess, log: () => string): boolean {
+    return /ready for connections/.test(log());
   }
 
   connectionOptions(): mysql.ConnectionOptions {
@@ -631,14 +350,7 @@ class MariadbInstance implements MariadbServer {
 export async function startMariadb(opts: MariadbServerOptions = {}): Promise<MariadbServer> {
   const tpl = await getTemplate();
   const baseDir = fs.mkdtempSync(path.join(mariadbTmpBase(), 'rotor-mdb-'));
-  const server = new MariadbInstance(baseDir);
-  try {
-    await server.init(opts, tpl);
-  } catch (e) {
-    await server.stop().catch(() => undefined);
-    throw e;
-  }
-  return server;
+  return initOrStop(new MariadbInstance(baseDir), (server) => server.init(opts, tpl));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type * as http from 'node:http';
+import { LocalHttpServer, mediaType, readBody } from '../http-server-base';
 import type { FaultInjector } from '../secrets-manager/faults';
 import { checkSignature } from '../secrets-manager/signature-check';
 import { internalFailure, invalidAction, missingAction, missingParameter, RdsError, toRdsError } from './errors';
@@ -35,48 +35,19 @@ export interface RdsHttpServerDeps {
  * signature's format and scope are checked, the credentials are not.
  * Request parameters (passwords included) are never logged.
  */
-export class RdsHttpServer {
-  private readonly server: http.Server;
-
+export class RdsHttpServer extends LocalHttpServer {
   constructor(
     private readonly deps: RdsHttpServerDeps,
     private readonly region: string,
   ) {
-    this.server = http.createServer((req, res) => {
-      this.handle(req, res).catch((e: unknown) => {
-        process.stderr.write(`rotor local RDS: unexpected error while answering a request: ${(e as Error)?.stack ?? String(e)}\n`);
-        if (!res.headersSent) res.writeHead(500).end();
-        else res.destroy();
-      });
-    });
-    this.server.on('clientError', (_err, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      else socket.destroy();
-    });
+    super('rotor local RDS');
   }
 
-  listen(port: number, host: string): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve(this.server.address() as AddressInfo);
-      });
-    });
-  }
-
-  close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
-  }
-
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  protected override async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const requestId = randomUUID();
     let action = '(unknown)';
     try {
-      const body = await readBody(req);
+      const body = await readBody(req, MAX_BODY_BYTES, () => new RdsError('RequestEntityTooLarge', `The request body is larger than ${MAX_BODY_BYTES} bytes.`, 413));
       const url = new URL(req.url ?? '/', 'http://localhost');
       if ((req.method !== 'POST' && req.method !== 'GET') || url.pathname !== '/') {
         throw new RdsError('InvalidAction', `The RDS Query API takes POST / or GET / requests; got ${String(req.method).slice(0, 10)} ${url.pathname.slice(0, 100)}.`);
@@ -87,8 +58,7 @@ export class RdsHttpServer {
       if (req.method === 'GET') {
         params = new QueryParams(url.searchParams);
       } else {
-        const contentType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-        if (contentType !== FORM) {
+        if (mediaType(req) !== FORM) {
           throw new RdsError('InvalidQueryParameter', `The body of a Query request must be ${FORM}.`);
         }
         params = QueryParams.parse(body);
@@ -140,27 +110,4 @@ function send(res: http.ServerResponse, status: number, xml: string, requestId: 
     ...(close ? { Connection: 'close' } : {}),
   });
   res.end(xml);
-}
-
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (chunk: Buffer) => {
-      if (tooLarge) return;
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        tooLarge = true;
-        chunks.length = 0;
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (tooLarge) reject(new RdsError('RequestEntityTooLarge', `The request body is larger than ${MAX_BODY_BYTES} bytes.`, 413));
-      else resolve(Buffer.concat(chunks).toString('utf8'));
-    });
-    req.on('error', reject);
-  });
 }

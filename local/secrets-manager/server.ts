@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type * as http from 'node:http';
+import { LocalHttpServer, mediaType, readBody } from '../http-server-base';
 import { CONTROL_PREFIX, handleControl, type ControlDeps } from './control-routes';
 import {
   InternalServiceError,
@@ -37,46 +37,16 @@ export interface HttpServerDeps {
  * (https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html).
  * A bad request never takes the server down.
  */
-export class SecretsManagerHttpServer {
-  private readonly server: http.Server;
-
+export class SecretsManagerHttpServer extends LocalHttpServer {
   constructor(private readonly deps: HttpServerDeps) {
-    this.server = http.createServer((req, res) => {
-      this.handle(req, res).catch((e: unknown) => {
-        // Last resort: handle() answers every error itself.
-        process.stderr.write(`rotor local: unexpected error while answering a request: ${(e as Error)?.stack ?? String(e)}\n`);
-        if (!res.headersSent) res.writeHead(500).end();
-        else res.destroy();
-      });
-    });
-    this.server.on('clientError', (_err, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      else socket.destroy();
-    });
+    super('rotor local');
   }
 
-  listen(port: number, host: string): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve(this.server.address() as AddressInfo);
-      });
-    });
-  }
-
-  close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
-  }
-
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  protected override async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const requestId = randomUUID();
     let opName = '(unknown)';
     try {
-      const body = await readBody(req);
+      const body = await readBody(req, MAX_BODY_BYTES, () => new RequestEntityTooLargeException(`The request body is larger than ${MAX_BODY_BYTES} bytes.`));
       const url = new URL(req.url ?? '/', 'http://localhost');
       if (url.pathname.startsWith(CONTROL_PREFIX)) {
         const out = handleControl(req.method ?? 'GET', url, body, this.deps.control);
@@ -91,8 +61,7 @@ export class SecretsManagerHttpServer {
       const op = typeof target === 'string' && target.startsWith(TARGET_PREFIX) ? operations.get(target.slice(TARGET_PREFIX.length)) : undefined;
       if (!op) throw new UnknownOperationException();
       opName = (target as string).slice(TARGET_PREFIX.length);
-      const contentType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-      if (contentType !== JSON_CONTENT_TYPE) {
+      if (mediaType(req) !== JSON_CONTENT_TYPE) {
         throw new UnknownOperationException(`Content-Type must be ${JSON_CONTENT_TYPE} for the AWS JSON 1.1 protocol.`);
       }
       await this.deps.faults.apply(opName);
@@ -138,27 +107,4 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown, heade
   const text = JSON.stringify(body);
   res.writeHead(status, { ...headers, 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
-}
-
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (chunk: Buffer) => {
-      if (tooLarge) return;
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        tooLarge = true;
-        chunks.length = 0;
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (tooLarge) reject(new RequestEntityTooLargeException(`The request body is larger than ${MAX_BODY_BYTES} bytes.`));
-      else resolve(Buffer.concat(chunks).toString('utf8'));
-    });
-    req.on('error', reject);
-  });
 }

@@ -16,16 +16,29 @@
  *
  * Runs the PostgreSQL binaries as the `postgres` OS user when the current process is root.
  */
-import { ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { ChildProcess, execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { inspect } from 'node:util';
-import * as vm from 'node:vm';
 import { Client, ClientConfig, QueryResult } from 'pg';
-import { makeServerCert, makeTestCa } from '../../local/tls-certificates';
-import { freePort } from './free-port';
+import {
+  buildTemplateDir,
+  chooseTmpBase,
+  chownTo,
+  initOrStop,
+  makeThrowawayTls,
+  processRegistry,
+  randomPassword,
+  redactedCredentials,
+  serverOsUser,
+  STOP_TIMEOUT_MS,
+  templateOnce,
+  ThrowawayServer,
+  type OsUser,
+  type ServerCommand,
+  type ShutdownPlan,
+  type ThrowawayServerSpec,
+  type WatchdogSpec,
+} from '../../local/throwaway-server';
 
 export interface PgServerOptions {
   /** ssl=on with a throwaway CA + server cert for CN/SAN localhost and IP 127.0.0.1. */
@@ -78,32 +91,15 @@ export interface PgServer {
 
 const PG_BIN = process.env.ROTOR_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 const HOST = '127.0.0.1';
-const READY_TIMEOUT_MS = 30_000;
-const STOP_TIMEOUT_MS = 15_000;
-const PORT_ATTEMPTS = 8;
 
 // ---------------------------------------------------------------------------------------------
 // OS user handling
 
-interface RunAs {
-  uid: number;
-  gid: number;
-}
-
-let runAsCache: RunAs | null | undefined;
-/** The uid/gid to run PostgreSQL binaries as: `postgres` when we are root, else ourselves (null). */
-function runAs(): RunAs | null {
-  if (runAsCache !== undefined) return runAsCache;
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return (runAsCache = null);
-  const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
-  const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
-  if (!Number.isInteger(uid) || !Number.isInteger(gid)) throw new Error('postgres-server: cannot resolve the postgres OS user');
-  return (runAsCache = { uid, gid });
-}
+/** The OS user to run PostgreSQL binaries as: `postgres` when we are root, else ourselves (null). */
+const runAs = (): OsUser | null => serverOsUser('postgres', 'postgres-server');
 
 function chownToPg(p: string): void {
-  const u = runAs();
-  if (u) fs.chownSync(p, u.uid, u.gid);
+  chownTo(runAs(), p);
 }
 
 function pgEnv(): NodeJS.ProcessEnv {
@@ -134,37 +130,17 @@ function run(cmd: string, args: string[]): Promise<void> {
 
 /**
  * Where temp dirs go: $ROTOR_PG_TMPDIR, else /dev/shm when it is a writable tmpfs (initdb and the
- * template copy are 2-15x faster there than on a virtual disk), else os.tmpdir().
+ * template copy are 2-15x faster there than on a virtual disk), else os.tmpdir(). A non-root
+ * postgres user must be able to traverse into it.
  */
-let tmpBaseCache: string | undefined;
 export function pgTmpBase(): string {
-  if (tmpBaseCache) return tmpBaseCache;
-  const candidates = [process.env.ROTOR_PG_TMPDIR, '/dev/shm', os.tmpdir()].filter((d): d is string => !!d);
-  for (const dir of candidates) {
-    try {
-      const st = fs.statSync(dir);
-      if (!st.isDirectory()) continue;
-      fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK);
-      // A non-root postgres user must be able to traverse into it (world-x or sticky /tmp-like).
-      if (runAs() && (st.mode & 0o001) === 0) continue;
-      if (dir === '/dev/shm' && fs.statfsSync(dir).bavail * fs.statfsSync(dir).bsize < 1024 ** 3) continue;
-      return (tmpBaseCache = dir);
-    } catch {
-      /* next */
-    }
-  }
-  return (tmpBaseCache = os.tmpdir());
+  return chooseTmpBase('ROTOR_PG_TMPDIR', () => runAs() !== null);
 }
 
-const randomPassword = (): string => randomBytes(18).toString('base64url');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-// ---------------------------------------------------------------------------------------------
-// Watchdogs: detached shell loops that clean up if this process dies without exit handlers.
-
-const WATCHDOG_SCRIPT = `
-owner="$1"; dir="$2"
-while kill -0 "$owner" 2>/dev/null; do sleep 1; done
+/** Fast shutdown (SIGINT) of the postmaster of a dir whose owner died, SIGKILL after 10 s. */
+const WATCHDOG: WatchdogSpec = {
+  name: 'rotor-pg-watchdog',
+  stopServer: `
 pidfile="$dir/data/postmaster.pid"
 if [ -f "$pidfile" ]; then
   pg=$(head -n 1 "$pidfile")
@@ -174,85 +150,31 @@ if [ -f "$pidfile" ]; then
     kill -KILL "$pg" 2>/dev/null
     sleep 0.2
   fi
-fi
-rm -rf "$dir"
-`;
+fi`,
+};
 
-function startWatchdog(dir: string): number | undefined {
-  try {
-    const child = spawn('/bin/sh', ['-c', WATCHDOG_SCRIPT, 'rotor-pg-watchdog', String(process.pid), dir], {
-      detached: true,
-      stdio: 'ignore',
-      cwd: '/',
-    });
-    child.on('error', () => undefined);
-    child.unref();
-    return child.pid;
-  } catch {
-    return undefined;
-  }
-}
+/** Process-wide registry of live servers and templates (see throwaway-server.ts). */
+const REGISTRY_KEY = 'rotor.test-support.postgres-server';
 
-function killWatchdog(pid: number | undefined): void {
-  if (!pid) return;
-  try {
-    process.kill(-pid, 'SIGKILL'); // its own process group (detached): the shell and its `sleep`
-  } catch {
-    /* already gone */
-  }
-}
+/** Fast shutdown (SIGINT) of the postmaster; escalates to SIGQUIT/SIGKILL on timeout. */
+const SHUTDOWN: ShutdownPlan = [
+  ['SIGINT', STOP_TIMEOUT_MS],
+  ['SIGQUIT', 5_000],
+  ['SIGKILL', 5_000],
+];
 
-// ---------------------------------------------------------------------------------------------
-// State shared by every copy of this module in the process. Jest loads a fresh copy per test file
-// and gives each a sandboxed `process` whose 'exit' event never fires, so the registry and the
-// exit hook live on the real process object.
-
-interface Killable {
-  killSync(): void;
-}
-
-interface Shared {
-  live: Set<Killable>;
-  templates: Map<string, Promise<Template>>;
-  templateDirs: Set<string>;
-}
-
-const SHARED_KEY = Symbol.for('rotor.test-support.postgres-server');
-
-function realProcess(): NodeJS.Process {
-  try {
-    const p = vm.runInThisContext('process') as NodeJS.Process | undefined;
-    if (p && typeof p.on === 'function' && p.pid === process.pid) return p;
-  } catch {
-    /* fall through */
-  }
-  return process;
-}
-
-let sharedCache: Shared | undefined;
-function shared(): Shared {
-  if (sharedCache) return sharedCache;
-  const proc = realProcess() as NodeJS.Process & { [SHARED_KEY]?: Shared };
-  let st = proc[SHARED_KEY];
-  if (!st) {
-    const state: Shared = { live: new Set(), templates: new Map(), templateDirs: new Set() };
-    st = state;
-    Object.defineProperty(proc, SHARED_KEY, { value: state, enumerable: false });
-    const rmSync = fs.rmSync;
-    proc.on('exit', () => {
-      // Immediate shutdown of servers a test forgot to stop; their watchdogs remove the dirs.
-      for (const s of state.live) s.killSync();
-      for (const d of state.templateDirs) {
-        try {
-          rmSync(d, { recursive: true, force: true });
-        } catch {
-          /* the template watchdog retries */
-        }
-      }
-    });
-  }
-  return (sharedCache = st);
-}
+const SPEC: ThrowawayServerSpec = {
+  tag: 'postgres-server',
+  typeName: 'PgServer',
+  registryKey: REGISTRY_KEY,
+  watchdog: WATCHDOG,
+  names: { spawn: 'postgres', exited: 'postgres', stopping: 'postmaster' },
+  portInUse: /Address already in use|could not create any TCP\/IP sockets/,
+  // Immediate shutdown of servers a test forgot to stop.
+  exitSignal: 'SIGQUIT',
+  stopPlan: SHUTDOWN,
+  pausePlan: SHUTDOWN,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Template data dir: initdb once per process, copied for every server.
@@ -264,21 +186,12 @@ interface Template {
 }
 
 function getTemplate(username: string): Promise<Template> {
-  const st = shared();
-  let p = st.templates.get(username);
-  if (!p) {
-    p = buildTemplate(username);
-    st.templates.set(username, p);
-    p.catch(() => st.templates.delete(username));
-  }
-  return p;
+  return templateOnce(processRegistry<Template>(REGISTRY_KEY), username, () => buildTemplate(username));
 }
 
-async function buildTemplate(username: string): Promise<Template> {
-  const dir = fs.mkdtempSync(path.join(pgTmpBase(), `rotor-pgtpl-${process.pid}-`));
-  shared().templateDirs.add(dir);
-  startWatchdog(dir); // removes the template when this process is gone
-  try {
+function buildTemplate(username: string): Promise<Template> {
+  const where = { base: pgTmpBase(), prefix: `rotor-pgtpl-${process.pid}-`, watchdog: WATCHDOG };
+  return buildTemplateDir(processRegistry<Template>(REGISTRY_KEY), where, async (dir) => {
     fs.chmodSync(dir, 0o700);
     chownToPg(dir);
     const password = randomPassword();
@@ -293,72 +206,33 @@ async function buildTemplate(username: string): Promise<Template> {
     );
     fs.rmSync(pwfile, { force: true });
     return { dataDir, username, password };
-  } catch (e) {
-    fs.rmSync(dir, { recursive: true, force: true });
-    shared().templateDirs.delete(dir);
-    throw e;
-  }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
 // The server
 
-class PortInUseError extends Error {}
-
-function makeSuperuser(username: string, password: string): PgSuperuser {
-  const su: PgSuperuser = { username, password };
-  // Keep the password out of console.log / util.inspect output.
-  Object.defineProperty(su, inspect.custom, {
-    value: () => `{ username: ${JSON.stringify(username)}, password: '[redacted]' }`,
-    enumerable: false,
-  });
-  return su;
-}
-
-class PgInstance implements PgServer {
+class PgInstance extends ThrowawayServer implements PgServer {
   readonly host = HOST;
-  port = 0;
   superuser: PgSuperuser;
   database = 'postgres';
   caFile?: string;
   otherCaFile?: string;
   readonly dataDir: string;
-  readonly logFile: string;
   readonly sockDir: string;
   versionNum = 0;
 
-  private child: ChildProcess | undefined;
-  private exited: Promise<void> | undefined;
-  private watchdogPid: number | undefined;
-  private stopped = false;
   private caPem?: string;
-  private lifecycle: Promise<void> = Promise.resolve();
 
-  constructor(
-    readonly baseDir: string,
-    username: string,
-  ) {
+  constructor(baseDir: string, username: string) {
+    super(baseDir, 'postgres.log', SPEC);
     this.dataDir = path.join(baseDir, 'data');
-    this.logFile = path.join(baseDir, 'postgres.log');
     this.sockDir = path.join(baseDir, 'sock');
-    this.superuser = makeSuperuser(username, randomPassword());
-  }
-
-  get pid(): number | undefined {
-    return this.child && this.child.exitCode === null && this.child.signalCode === null ? this.child.pid : undefined;
-  }
-
-  [inspect.custom](): string {
-    return `PgServer { host: '${this.host}', port: ${this.port}, database: '${this.database}', user: '${this.superuser.username}', dataDir: '${this.dataDir}' }`;
-  }
-
-  toJSON(): Record<string, unknown> {
-    return { host: this.host, port: this.port, database: this.database, username: this.superuser.username, dataDir: this.dataDir };
+    this.superuser = redactedCredentials(username, randomPassword());
   }
 
   async init(opts: PgServerOptions, tpl: Template): Promise<void> {
-    this.watchdogPid = startWatchdog(this.baseDir);
-    shared().live.add(this);
+    this.track();
     const tls = !!(opts.tls || opts.requireTls);
 
     fs.chmodSync(this.baseDir, 0o700);
@@ -411,16 +285,7 @@ class PgInstance implements PgServer {
     );
     chownToPg(path.join(this.dataDir, 'pg_hba.conf'));
 
-    // Start on a free port, retrying if another process grabbed it first.
-    for (let attempt = 1; ; attempt++) {
-      this.port = await (opts.pickPort ?? freePort)();
-      try {
-        await this.startPostmaster();
-        break;
-      } catch (e) {
-        if (!(e instanceof PortInUseError) || attempt >= PORT_ATTEMPTS) throw e;
-      }
-    }
+    await this.startOnFreePort(opts.pickPort);
 
     // The copied template carries the template's password; give this server its own.
     const admin = new Client({
@@ -446,168 +311,26 @@ class PgInstance implements PgServer {
   }
 
   private async makeCerts(): Promise<{ certFile: string; keyFile: string }> {
-    const dir = path.join(this.baseDir, 'tls');
-    fs.mkdirSync(dir, { mode: 0o755 });
-    const u = runAs();
-    const [ca, other] = await Promise.all([
-      makeTestCa(dir, { name: 'ca', cn: 'rotor test CA' }),
-      makeTestCa(dir, { name: 'other-ca', cn: 'rotor unrelated test CA' }),
-    ]);
-    const server = await makeServerCert(dir, ca, {
-      cn: 'localhost',
-      sans: ['DNS:localhost', 'IP:127.0.0.1'],
-      owner: u ?? undefined,
-    });
-    this.caFile = ca.certFile;
-    this.otherCaFile = other.certFile;
-    this.caPem = fs.readFileSync(ca.certFile, 'utf8');
-    return server;
+    const tls = await makeThrowawayTls(this.baseDir, ['DNS:localhost', 'IP:127.0.0.1'], runAs());
+    this.caFile = tls.caFile;
+    this.otherCaFile = tls.otherCaFile;
+    this.caPem = tls.caPem;
+    return tls;
   }
 
-  /** Spawns the postmaster on this.port and waits until postmaster.pid says "ready". */
-  private async startPostmaster(): Promise<void> {
-    const u = runAs();
-    const logOffset = fs.existsSync(this.logFile) ? fs.statSync(this.logFile).size : 0;
-    const logFd = fs.openSync(this.logFile, 'a', 0o640);
-    let child: ChildProcess;
-    try {
-      child = spawn(path.join(PG_BIN, 'postgres'), ['-D', this.dataDir, '-p', String(this.port)], {
-        cwd: this.baseDir,
-        env: pgEnv(),
-        stdio: ['ignore', logFd, logFd],
-        ...(u ? { uid: u.uid, gid: u.gid } : {}),
-      });
-    } finally {
-      fs.closeSync(logFd);
-    }
-    this.child = child;
-    child.unref(); // a forgotten server must not keep Jest alive (the exit hook/watchdog clean up)
-    let spawnError: Error | undefined;
-    this.exited = new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.once('error', (e) => {
-        spawnError = e;
-        resolve();
-      });
-    });
-
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    const pidFile = path.join(this.dataDir, 'postmaster.pid');
-    for (;;) {
-      if (spawnError) throw new Error(`postgres-server: cannot spawn postgres: ${spawnError.message}`);
-      if (child.exitCode !== null || child.signalCode !== null) {
-        const log = this.readLog(logOffset);
-        if (/Address already in use|could not create any TCP\/IP sockets/.test(log)) throw new PortInUseError(log);
-        throw new Error(`postgres-server: postgres exited (${child.exitCode ?? child.signalCode}) during startup:\n${log.slice(-3000)}`);
-      }
-      try {
-        const lines = fs.readFileSync(pidFile, 'utf8').split('\n');
-        if (Number(lines[0]) === child.pid && lines[7]?.trim() === 'ready') return;
-      } catch {
-        /* not there yet */
-      }
-      if (Date.now() > deadline) {
-        this.killSync();
-        throw new Error(`postgres-server: not ready after ${READY_TIMEOUT_MS} ms:\n${this.readLog(logOffset).slice(-3000)}`);
-      }
-      await sleep(15);
-    }
+  /** The postmaster on this.port. */
+  protected command(): ServerCommand {
+    return { file: path.join(PG_BIN, 'postgres'), args: ['-D', this.dataDir, '-p', String(this.port)], env: pgEnv(), user: runAs() };
   }
 
-  private readLog(offset: number): string {
+  /** Ready when postmaster.pid names this postmaster and says "ready". */
+  protected isReady(child: ChildProcess): boolean {
     try {
-      const buf = fs.readFileSync(this.logFile);
-      return buf.subarray(offset).toString('utf8');
+      const lines = fs.readFileSync(path.join(this.dataDir, 'postmaster.pid'), 'utf8').split('\n');
+      return Number(lines[0]) === child.pid && lines[7]?.trim() === 'ready';
     } catch {
-      return '';
+      return false; // not there yet
     }
-  }
-
-  /** Fast shutdown (SIGINT) of the postmaster; escalates to SIGQUIT/SIGKILL on timeout. */
-  private async shutdown(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    child.ref();
-    try {
-      const waitExit = (ms: number) =>
-        new Promise<boolean>((resolve) => {
-          const timer = setTimeout(() => resolve(false), ms);
-          void this.exited!.then(() => {
-            clearTimeout(timer);
-            resolve(true);
-          });
-        });
-      for (const [sig, ms] of [['SIGINT', STOP_TIMEOUT_MS], ['SIGQUIT', 5_000], ['SIGKILL', 5_000]] as const) {
-        try {
-          child.kill(sig);
-        } catch {
-          /* gone */
-        }
-        if (await waitExit(ms)) return;
-      }
-      throw new Error(`postgres-server: postmaster ${child.pid} did not exit`);
-    } finally {
-      child.unref();
-    }
-  }
-
-  /** Synchronous best effort for process exit: immediate shutdown; the watchdog removes the dir. */
-  killSync(): void {
-    const pid = this.pid;
-    if (pid) {
-      try {
-        process.kill(pid, 'SIGQUIT');
-      } catch {
-        /* gone */
-      }
-    }
-  }
-
-  private serialize<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.lifecycle.then(fn);
-    this.lifecycle = p.then(
-      () => undefined,
-      () => undefined,
-    );
-    return p;
-  }
-
-  stop(): Promise<void> {
-    return this.serialize(async () => {
-      if (this.stopped) return;
-      this.stopped = true;
-      try {
-        await this.shutdown();
-      } finally {
-        shared().live.delete(this);
-        fs.rmSync(this.baseDir, { recursive: true, force: true });
-        killWatchdog(this.watchdogPid);
-      }
-    });
-  }
-
-  pause(): Promise<void> {
-    return this.serialize(async () => {
-      if (this.stopped) throw new Error('postgres-server: stopped');
-      await this.shutdown();
-    });
-  }
-
-  resume(): Promise<void> {
-    return this.serialize(async () => {
-      if (this.stopped) throw new Error('postgres-server: stopped');
-      if (this.pid) return;
-      // Same port; something else may hold it briefly (e.g. an ephemeral client port): retry a bit.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await this.startPostmaster();
-          return;
-        } catch (e) {
-          if (!(e instanceof PortInUseError) || attempt >= 20) throw e;
-          await sleep(100);
-        }
-      }
-    });
   }
 
   clientConfig(): ClientConfig {
@@ -640,14 +363,7 @@ export async function startPostgres(opts: PgServerOptions = {}): Promise<PgServe
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(username)) throw new Error(`postgres-server: bad superuser name ${username}`);
   const tpl = await getTemplate(username);
   const baseDir = fs.mkdtempSync(path.join(pgTmpBase(), 'rotor-pg-'));
-  const server = new PgInstance(baseDir, username);
-  try {
-    await server.init(opts, tpl);
-  } catch (e) {
-    await server.stop().catch(() => undefined);
-    throw e;
-  }
-  return server;
+  return initOrStop(new PgInstance(baseDir, username), (server) => server.init(opts, tpl));
 }
 
 // ---------------------------------------------------------------------------------------------
