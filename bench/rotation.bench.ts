@@ -4,32 +4,14 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CreateSecretCommand, RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import mysql from 'mysql2/promise';
-import { Client } from 'pg';
 import { LocalSecretsManager, localClientConfig } from '../local';
-import { startDemoDatabase } from '../local/demo-database';
-import { startMariadb } from '../local/mariadb-server';
+import { startDemoServer, type DemoServer } from '../local/demo-servers';
 import { median, percentile, round, timed } from './stats';
 
 const ROOT = path.resolve(__dirname, '..');
 const BUNDLE = path.join(ROOT, 'dist/rotation/index.js');
 const ROUNDS = 25;
 const pw = () => randomBytes(16).toString('hex');
-
-/** A database the benchmark rotates against, with the floor of what any rotation must do there. */
-interface BenchDatabase {
-  engine: 'postgres' | 'mariadb';
-  host: string;
-  port: number;
-  dbname: string;
-  caFile: string;
-  admin: { username: string; password: string };
-  /** Creates a login user with a password (names are constants, passwords hex). */
-  createUser(name: string, password: string): Promise<void>;
-  /** Logs in as `loginAs`, changes `target`'s password, logs in as `target` with it. */
-  floor(loginAs: { user: string; password: string }, target: string, next: string): Promise<void>;
-  stop(): Promise<void>;
-}
 
 /**
  * Rotation speed against its floor (PostgreSQL and MariaDB, single-user and
@@ -41,7 +23,8 @@ export async function run(): Promise<Record<string, unknown>> {
   const local = await LocalSecretsManager.start({ port: 0 });
   const figures: Record<string, unknown> = { rounds: ROUNDS, rotationToFloorTarget: 2 };
   try {
-    for (const db of [await postgres(), await mariadb()]) {
+    for (const engine of ['postgres', 'mariadb'] as const) {
+      const db = await startDemoServer(engine);
       try {
         for (const strategy of ['single-user', 'alternating-users'] as const) {
           const r = await rotationVsFloor(local, db, strategy);
@@ -59,7 +42,7 @@ export async function run(): Promise<Record<string, unknown>> {
   return { ...figures, bundleBytes: statSync(BUNDLE).size, ...coldLoad(), coldLoadRatioTarget: 1.5, peakRssTargetMB: 128 };
 }
 
-async function rotationVsFloor(local: LocalSecretsManager, db: BenchDatabase, strategy: 'single-user' | 'alternating-users') {
+async function rotationVsFloor(local: LocalSecretsManager, db: DemoServer, strategy: 'single-user' | 'alternating-users') {
   const sm = new SecretsManagerClient(localClientConfig(local.endpoint, local.region));
   const tag = `${db.engine}_${strategy === 'single-user' ? 'su' : 'au'}`;
   const arn = local.lambdaArn(`bench-${tag}`);
@@ -82,15 +65,15 @@ async function rotationVsFloor(local: LocalSecretsManager, db: BenchDatabase, st
     if (outcome.eventName !== 'RotationSucceeded') throw new Error(`${tag} rotation ${outcome.eventName}: ${outcome.errorMessage}`);
   };
 
-  // Floor: single-user logs in as itself and changes its own password;
-  // alternating-users logs in as the master and changes the other user's.
+  // Floor: one login, the password change, one login with the new password.
+  // Single-user logs in as itself; alternating-users as the master, changing the other user.
   const floorUser = `floor_${tag}`;
   let floorPassword = pw();
   await db.createUser(floorUser, floorPassword);
   const floor = async () => {
     const next = pw();
     const as = strategy === 'single-user' ? { user: floorUser, password: floorPassword } : { user: db.admin.username, password: db.admin.password };
-    await db.floor(as, floorUser, next);
+    await db.changePasswordAndLogin(as, floorUser, next);
     floorPassword = next;
   };
 
@@ -113,7 +96,7 @@ async function rotationVsFloor(local: LocalSecretsManager, db: BenchDatabase, st
 }
 
 /** Peak RSS of one rotation in a fresh function process. */
-async function peakRss(local: LocalSecretsManager, db: BenchDatabase): Promise<number> {
+async function peakRss(local: LocalSecretsManager, db: DemoServer): Promise<number> {
   const sm = new SecretsManagerClient(localClientConfig(local.endpoint, local.region));
   const user = 'rss_user';
   const password = pw();
@@ -130,52 +113,6 @@ async function peakRss(local: LocalSecretsManager, db: BenchDatabase): Promise<n
   const outcome = await local.waitForRotation(secret.ARN!, { versionId: r.VersionId, timeoutMs: 60_000 });
   if (outcome.eventName !== 'RotationSucceeded') throw new Error(`rss rotation ${outcome.eventName}: ${outcome.errorMessage}`);
   return round(Number(readFileSync(rssFile, 'utf8')) / 1024, 1);
-}
-
-async function postgres(): Promise<BenchDatabase> {
-  const db = await startDemoDatabase();
-  const ca = readFileSync(db.caFile, 'utf8');
-  const login = async (user: string, password: string) => {
-    const c = new Client({ host: db.host, port: db.port, user, password, database: 'postgres', ssl: { ca, rejectUnauthorized: true } });
-    await c.connect();
-    return c;
-  };
-  return {
-    engine: 'postgres', host: db.host, port: db.port, dbname: 'postgres', caFile: db.caFile, admin: db.admin,
-    async createUser(name, password) {
-      await db.query(`CREATE ROLE ${name} LOGIN PASSWORD '${password}'`);
-      await db.query(`GRANT CREATE ON SCHEMA public TO ${name}`);
-    },
-    async floor(as, target, next) {
-      const c = await login(as.user, as.password);
-      await c.query(`ALTER ROLE ${c.escapeIdentifier(target)} WITH PASSWORD ${c.escapeLiteral(next)}`);
-      await c.end();
-      await (await login(target, next)).end();
-    },
-    stop: () => db.stop(),
-  };
-}
-
-async function mariadb(): Promise<BenchDatabase> {
-  const db = await startMariadb({ tls: true });
-  const ca = readFileSync(db.caFile!, 'utf8');
-  const login = (user: string, password: string) =>
-    mysql.createConnection({ host: 'localhost', port: db.port, user, password, database: db.database, ssl: { ca, rejectUnauthorized: true } });
-  return {
-    engine: 'mariadb', host: 'localhost', port: db.port, dbname: db.database, caFile: db.caFile!, admin: db.superuser,
-    async createUser(name, password) {
-      await db.query('CREATE USER ?@? IDENTIFIED BY ?', [name, '%', password]);
-      await db.query(`GRANT SELECT ON ${mysql.escapeId(db.database)}.* TO ?@?`, [name, '%']);
-    },
-    async floor(as, target, next) {
-      const c = await login(as.user, as.password);
-      if (as.user === target) await c.query('SET PASSWORD = PASSWORD(?)', [next]);
-      else await c.query('SET PASSWORD FOR ?@? = PASSWORD(?)', [target, '%', next]);
-      await c.end();
-      await (await login(target, next)).end();
-    },
-    stop: () => db.stop(),
-  };
 }
 
 /** Fresh `node` processes loading the bundle vs loading only the Secrets Manager client, interleaved. */

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 const BENCHES: Record<string, () => Promise<{ run: () => Promise<Record<string, unknown>> }>> = {
   endpoint: () => import('./endpoint.bench'),
   rotation: () => import('./rotation.bench'),
+  trigger: () => import('./trigger.bench'),
 };
 
 async function main(): Promise<void> {

@@ -8,6 +8,7 @@ export const ROOT = path.resolve(__dirname, '..');
 
 export const LAMBDA_ENTRIES = {
   rotation: path.join(ROOT, 'lambda/rotation/index.ts'),
+  trigger: path.join(ROOT, 'lambda/trigger/index.ts'),
 } as const;
 
 export const BUNDLE_TARGET = 'node20';

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import Table from 'cli-table3';
-import { Client } from 'pg';
 import {
   CreateSecretCommand,
   GetSecretValueCommand,
@@ -11,7 +10,7 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { LocalSecretsManager, localClientConfig } from '../../local';
-import { startDemoDatabase } from '../../local/demo-database';
+import { startDemoServer, type DemoServer } from '../../local/demo-servers';
 
 const BUNDLE = path.resolve(__dirname, '../../dist/rotation/index.js');
 const APP_USER = 'demo_app';
@@ -22,22 +21,6 @@ export interface DemoOptions {
   engine?: (typeof DEMO_ENGINES)[number];
   strategy?: (typeof DEMO_STRATEGIES)[number];
   keep?: boolean;
-}
-
-/** A throwaway database with TLS and password auth, as the demo needs it. */
-interface DemoServer {
-  engine: 'postgres' | 'mariadb';
-  host: string;
-  port: number;
-  dbname: string;
-  caFile: string;
-  admin: { username: string; password: string };
-  createUser(name: string, password: string): Promise<void>;
-  /** true/false for accepted/refused; other errors throw. */
-  canLogin(user: string, password: string): Promise<boolean>;
-  /** Whether a session of this user runs over TLS (verified against the CA). */
-  tlsInUse(user: string, password: string): Promise<boolean>;
-  stop(): Promise<void>;
 }
 
 /**
@@ -60,7 +43,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
   try {
     const t0 = Date.now();
     say(`1/5 starting ${engine === 'postgres' ? 'embedded PostgreSQL' : 'MariaDB'} (password auth, TLS on, throwaway CA)...`);
-    db = engine === 'postgres' ? await postgresServer(say) : await mariadbServer();
+    db = await startDemoServer(engine, say);
     const oldPassword = randomBytes(18).toString('base64url');
     await db.createUser(APP_USER, oldPassword);
     say(`    ${engine} on ${db.host}:${db.port}; user ${APP_USER} created`);
@@ -154,76 +137,4 @@ async function versionTable(sm: SecretsManagerClient, secretId: string): Promise
     t.push([v.VersionId ?? '', (v.VersionStages ?? []).join(', '), v.CreatedDate?.toISOString() ?? '']);
   }
   return t.toString();
-}
-
-async function postgresServer(say: (line: string) => void): Promise<DemoServer> {
-  const db = await startDemoDatabase(say);
-  const ca = readFileSync(db.caFile, 'utf8');
-  const connect = async (user: string, password: string) => {
-    const c = new Client({ host: db.host, port: db.port, user, password, database: 'postgres', ssl: { ca, rejectUnauthorized: true }, connectionTimeoutMillis: 5000 });
-    await c.connect();
-    return c;
-  };
-  return {
-    engine: 'postgres', host: db.host, port: db.port, dbname: 'postgres', caFile: db.caFile, admin: db.admin,
-    async createUser(name, password) {
-      const c = await connect(db.admin.username, db.admin.password);
-      try {
-        await c.query(`CREATE ROLE ${c.escapeIdentifier(name)} LOGIN PASSWORD ${c.escapeLiteral(password)}`);
-        await c.query(`GRANT CREATE ON SCHEMA public TO ${c.escapeIdentifier(name)}`);
-      } finally {
-        await c.end();
-      }
-    },
-    async canLogin(user, password) {
-      try {
-        await (await connect(user, password)).end();
-        return true;
-      } catch (e) {
-        if ((e as { code?: string }).code === '28P01') return false;
-        throw e;
-      }
-    },
-    async tlsInUse(user, password) {
-      const c = await connect(user, password);
-      try {
-        // Client side: the socket is TLS and its certificate chain was verified.
-        // (pg_stat_ssl would hide the row from a clone acting as its base role.)
-        const socket = (c as unknown as { connection: { stream: { authorized?: boolean; getProtocol?: () => string | null } } }).connection.stream;
-        return typeof socket.getProtocol === 'function' && Boolean(socket.getProtocol()) && socket.authorized === true;
-      } finally {
-        await c.end();
-      }
-    },
-    stop: () => db.stop(),
-  };
-}
-
-async function mariadbServer(): Promise<DemoServer> {
-  if (!existsSync('/usr/sbin/mariadbd')) {
-    throw new Error('MariaDB is not installed (no /usr/sbin/mariadbd). On Debian/Ubuntu: apt-get install -y --no-install-recommends mariadb-server');
-  }
-  const { startMariadb, canLoginMariadb } = require('../../local/mariadb-server') as typeof import('../../local/mariadb-server');
-  const mysql = require('mysql2/promise') as typeof import('mysql2/promise');
-  const db = await startMariadb({ tls: true });
-  const caFile = db.caFile!;
-  const host = 'localhost';
-  return {
-    engine: 'mariadb', host, port: db.port, dbname: db.database, caFile, admin: db.superuser,
-    async createUser(name, password) {
-      await db.query('CREATE USER ?@? IDENTIFIED BY ?', [name, '%', password]);
-      await db.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ${mysql.escapeId(db.database)}.* TO ?@?`, [name, '%']);
-    },
-    canLogin: (user, password) => canLoginMariadb({ ...db, host }, user, password, { ssl: 'verify-full' }),
-    async tlsInUse(user, password) {
-      const c = await mysql.createConnection({ host, port: db.port, user, password, ssl: { ca: readFileSync(caFile, 'utf8'), rejectUnauthorized: true } });
-      try {
-        const [rows] = await c.query("SHOW SESSION STATUS LIKE 'Ssl_cipher'");
-        return String((rows as Array<{ Value?: string }>)[0]?.Value ?? '') !== '';
-      } finally {
-        await c.end();
-      }
-    },
-    stop: () => db.stop(),
-  };
 }

@@ -1,0 +1,4 @@
+import { createTriggerHandler } from './handler';
+
+/** The Lambda entry point: `index.handler`. */
+export const handler = createTriggerHandler();
