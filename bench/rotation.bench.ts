@@ -81,17 +81,36 @@ async function rotationVsFloor(local: LocalSecretsManager, db: DemoServer, strat
     await rotate();
     await floor();
   }
+  // The same Secrets Manager calls with no database work: what the local
+  // stack, the SDK and the child-process invocations cost per rotation.
+  const sdkOnlyArn = local.lambdaArn(`bench-sdk-only-${tag}`);
+  local.registerRotationFunction(sdkOnlyArn, { kind: 'child-process', bundlePath: path.join(__dirname, 'sdk-only-rotation.cjs') });
+  const sdkOnlySecret = await sm.send(new CreateSecretCommand({ Name: `bench/sdk-only-${tag}`, SecretString: JSON.stringify({ ...base, username: 'nobody', password: pw() }) }));
+  const sdkOnly = async () => {
+    const r = await sm.send(new RotateSecretCommand({ SecretId: sdkOnlySecret.ARN, RotationLambdaARN: sdkOnlyArn, RotationRules: { AutomaticallyAfterDays: 30 } }));
+    const outcome = await local.waitForRotation(sdkOnlySecret.ARN!, { versionId: r.VersionId, timeoutMs: 60_000 });
+    if (outcome.eventName !== 'RotationSucceeded') throw new Error(`sdk-only rotation ${outcome.eventName}: ${outcome.errorMessage}`);
+  };
+  await sdkOnly();
+
   const rotationMs: number[] = [];
   const floorMs: number[] = [];
+  const sdkOnlyMs: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     rotationMs.push(await timed(rotate));
     floorMs.push(await timed(floor));
+    sdkOnlyMs.push(await timed(sdkOnly));
   }
+  const rot = median(rotationMs);
+  const fl = median(floorMs);
+  const stack = median(sdkOnlyMs);
   return {
-    rotationMedianMs: round(median(rotationMs)),
+    rotationMedianMs: round(rot),
     rotationP90Ms: round(percentile(rotationMs, 90)),
-    floorMedianMs: round(median(floorMs)),
-    rotationToFloorRatio: round(median(rotationMs) / median(floorMs)),
+    floorMedianMs: round(fl),
+    rotationToFloorRatio: round(rot / fl),
+    stackOnlyMedianMs: round(stack),
+    databasePartToFloorRatio: round((rot - stack) / fl),
   };
 }
 
