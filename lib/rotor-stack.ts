@@ -1,40 +1,224 @@
-import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Annotations, Duration, Stack, type StackProps, Tags, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { BUNDLE_OPTIONS, BUNDLE_TARGET, LAMBDA_ENTRIES } from '../scripts/bundle-options';
+import { TriggerDeadLetterQueue } from './dead-letter-queue';
+import { DatabaseRotation, defaultPort } from './database-rotation';
+import { ExampleDatabase } from './example-database';
+import { MANAGED_BY_TAG } from './lambda-bundling';
+import { GroupRotationSchedule } from './group-rotation-schedule';
+import { RotationFunction, type RotationStrategy } from './rotation-function';
+import { RotationMonitoring } from './rotation-monitoring';
+import type { RotorConfig } from './rotor-config';
+import { SecurityAlertRotation } from './security-alert-rotation';
+import { TriggerFunction } from './trigger-function';
+
+export interface RotorStackProps extends StackProps {
+  /** The validated rotor.config.json. */
+  readonly config: RotorConfig;
+  /** Entry of the rotation function. @default lambda/rotation/index.ts */
+  readonly rotationEntry?: string;
+  /** Entry of the trigger function. @default lambda/trigger/index.ts */
+  readonly triggerEntry?: string;
+}
 
 /**
- * The deployable unit. For now: the rotation function, bundled locally with
- * the same esbuild settings as `npm run build`. Schedules, alert rules,
- * alarms and the dashboard arrive with the CDK issue.
+ * The deployable unit: rotation function(s) (one per strategy in use), the
+ * trigger function, per-secret rotations, group schedules, security-alert
+ * rules and monitoring, composed from rotor.config.json.
  */
 export class RotorStack extends Stack {
-  readonly rotationFunction: NodejsFunction;
+  /** The single-user rotation function (always present). */
+  readonly rotationFunction: RotationFunction;
+  readonly rotationFunctions = new Map<RotationStrategy, RotationFunction>();
+  readonly triggerFunction: TriggerFunction;
+  readonly rotations: DatabaseRotation[] = [];
+  readonly groupSchedules: GroupRotationSchedule[] = [];
+  readonly securityAlerts?: SecurityAlertRotation;
+  readonly monitoring: RotationMonitoring;
+  readonly deadLetterQueue: TriggerDeadLetterQueue;
+  readonly example?: ExampleDatabase;
 
-  constructor(scope: Construct, id: string, props?: StackProps) {
+  constructor(scope: Construct, id: string, props: RotorStackProps) {
     super(scope, id, props);
-    this.rotationFunction = new NodejsFunction(this, 'RotationFunction', {
-      entry: LAMBDA_ENTRIES.rotation,
-      handler: 'handler',
-      runtime: Runtime.NODEJS_24_X,
-      architecture: Architecture.ARM_64,
-      timeout: Duration.seconds(30),
-      memorySize: 256,
-      description: 'rotor: rotates database credentials for Secrets Manager',
-      bundling: {
-        forceDockerBundling: false,
-        format: OutputFormat.CJS,
-        target: BUNDLE_TARGET,
-        minify: BUNDLE_OPTIONS.minify,
-        sourceMap: BUNDLE_OPTIONS.sourcemap,
-        externalModules: BUNDLE_OPTIONS.external,
-        mainFields: BUNDLE_OPTIONS.mainFields,
-      },
-      environment: {
-        POWERTOOLS_SERVICE_NAME: 'rotor-rotation',
-        NODE_OPTIONS: '--enable-source-maps',
-      },
+    const config = props.config;
+    const fnConfig = config.rotationFunction ?? {};
+
+    let vpc: ec2.IVpc | undefined;
+    let vpcSubnets: ec2.SubnetSelection | undefined;
+    let securityGroups: ec2.ISecurityGroup[] | undefined;
+    if (config.example) {
+      this.example = new ExampleDatabase(this, 'Example');
+      vpc = this.example.vpc;
+    } else if (config.network) {
+      const n = config.network;
+      vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', { vpcId: n.vpcId, availabilityZones: n.availabilityZones, privateSubnetIds: n.subnetIds });
+      // Route tables are never read: rotor adds no gateway endpoints or routes.
+      Annotations.of(vpc).acknowledgeWarning('@aws-cdk/aws-ec2:noSubnetRouteTableId', 'rotor places functions in the subnets and reads no route table.');
+      securityGroups = n.securityGroupIds?.map((sg, i) => ec2.SecurityGroup.fromSecurityGroupId(this, `SecurityGroup${i}`, sg, { mutable: true }));
+    }
+
+    const functionFor = (strategy: RotationStrategy): RotationFunction => {
+      let fn = this.rotationFunctions.get(strategy);
+      if (!fn) {
+        fn = new RotationFunction(this, strategy === 'single-user' ? 'RotationFunction' : `RotationFunction-${strategy}`, {
+          entry: props.rotationEntry,
+          strategy,
+          vpc,
+          vpcSubnets,
+          securityGroups,
+          // The example VPC has no internet route; a first function creates the endpoint, later ones reuse it.
+          createSecretsManagerEndpoint: this.rotationFunctions.size === 0 && (config.example || config.network?.createSecretsManagerEndpoint) ? true : undefined,
+          secretsManagerEndpoint: this.rotationFunctions.size > 0 ? this.rotationFunction?.secretsManagerEndpoint as ec2.InterfaceVpcEndpoint | undefined : undefined,
+          timeout: fnConfig.timeoutSeconds !== undefined ? Duration.seconds(fnConfig.timeoutSeconds) : undefined,
+          memorySize: fnConfig.memoryMb,
+          tlsMode: fnConfig.tlsMode,
+          tlsCaFile: fnConfig.tlsCaFile,
+          passwordPolicy: {
+            length: fnConfig.passwordLength,
+            excludeCharacters: fnConfig.excludeCharacters,
+            excludeNumbers: fnConfig.excludeNumbers,
+            excludePunctuation: fnConfig.excludePunctuation,
+            excludeUppercase: fnConfig.excludeUppercase,
+            excludeLowercase: fnConfig.excludeLowercase,
+            requireEachIncludedType: fnConfig.requireEachIncludedType,
+          },
+          connectTimeout: fnConfig.connectTimeoutMs !== undefined ? Duration.millis(fnConfig.connectTimeoutMs) : undefined,
+          statementTimeout: fnConfig.statementTimeoutMs !== undefined ? Duration.millis(fnConfig.statementTimeoutMs) : undefined,
+          logRetention: fnConfig.logRetentionDays as logs.RetentionDays | undefined,
+        });
+        this.rotationFunctions.set(strategy, fn);
+      }
+      return fn;
+    };
+    this.rotationFunction = functionFor('single-user');
+
+    const secretKeys: kms.IKey[] = [];
+    for (const r of config.rotations ?? []) {
+      const key = r.kmsKeyArn ? kms.Key.fromKeyArn(this, `${r.name}Key`, r.kmsKeyArn) : undefined;
+      if (key) secretKeys.push(key);
+      const secret = secretsmanager.Secret.fromSecretAttributes(this, `${r.name}Secret`, { secretCompleteArn: r.secretArn, encryptionKey: key });
+      const masterSecret = r.masterSecretArn
+        ? secretsmanager.Secret.fromSecretAttributes(this, `${r.name}MasterSecret`, {
+            secretCompleteArn: r.masterSecretArn,
+            encryptionKey: r.masterKmsKeyArn ? kms.Key.fromKeyArn(this, `${r.name}MasterKey`, r.masterKmsKeyArn) : undefined,
+          })
+        : undefined;
+      const database = r.databaseSecurityGroupId
+        ? new ec2.Connections({
+            securityGroups: [ec2.SecurityGroup.fromSecurityGroupId(this, `${r.name}DatabaseSecurityGroup`, r.databaseSecurityGroupId)],
+            defaultPort: ec2.Port.tcp(r.port ?? defaultPort(r.engine)),
+          })
+        : undefined;
+      const s = r.schedule;
+      this.rotations.push(
+        new DatabaseRotation(this, `Rotation-${r.name}`, {
+          secret,
+          masterSecret,
+          rotationFunction: functionFor(r.strategy ?? 'single-user'),
+          engine: r.engine,
+          strategy: r.strategy,
+          database,
+          port: r.port,
+          dbInstanceArn: r.dbInstanceArn,
+          dbClusterArn: r.dbClusterArn,
+          automaticallyAfter: s.days !== undefined ? Duration.days(s.days) : s.hours !== undefined ? Duration.hours(s.hours) : undefined,
+          scheduleExpression: s.expression,
+          window: s.windowHours !== undefined ? Duration.hours(s.windowHours) : undefined,
+          rotateImmediatelyOnUpdate: s.rotateImmediately,
+          deploymentId: config.deploymentId,
+        }),
+      );
+    }
+
+    if (this.example) {
+      const instance = this.example.instance;
+      this.rotations.push(
+        new DatabaseRotation(this, 'Rotation-example', {
+          secret: instance.secret!,
+          rotationFunction: this.rotationFunction,
+          engine: 'postgres',
+          database: instance,
+          scheduleExpression: 'cron(0 4 ? * SUN *)',
+          window: Duration.hours(3),
+        }),
+      );
+      Tags.of(this.example.secret).add(MANAGED_BY_TAG, config.deploymentId);
+    }
+
+    this.triggerFunction = new TriggerFunction(this, 'TriggerFunction', {
+      deploymentId: config.deploymentId,
+      entry: props.triggerEntry,
+      secretKeys,
+    });
+    this.deadLetterQueue = new TriggerDeadLetterQueue(this, 'TriggerDeadLetterQueue');
+
+    for (const g of config.groupSchedules ?? []) {
+      this.groupSchedules.push(
+        new GroupRotationSchedule(this, `GroupSchedule-${g.name}`, {
+          triggerFunction: this.triggerFunction,
+          cron: g.cron,
+          timeZone: g.timeZone,
+          flexibleWindow: g.flexibleWindowMinutes !== undefined ? Duration.minutes(g.flexibleWindowMinutes) : undefined,
+          tagFilters: g.tagFilters,
+          reason: g.reason,
+          deadLetterQueue: this.deadLetterQueue.queue,
+        }),
+      );
+    }
+
+    const alerts = config.securityAlerts ?? {};
+    if (alerts.enabled ?? true) {
+      this.securityAlerts = new SecurityAlertRotation(this, 'SecurityAlerts', {
+        triggerFunction: this.triggerFunction,
+        guardDutyMinSeverity: alerts.guardDutyMinSeverity,
+        guardDutyRdsFindingPrefixes: alerts.guardDutyRdsFindingPrefixes,
+        guardDutyIamFindingPrefixes: alerts.guardDutyIamFindingPrefixes,
+        securityHubSeverityLabels: alerts.securityHubSeverityLabels,
+        securityHubResourceTypes: alerts.securityHubResourceTypes,
+        awsHealth: alerts.awsHealth,
+        deadLetterQueue: this.deadLetterQueue.queue,
+      });
+    }
+
+    this.monitoring = new RotationMonitoring(this, 'Monitoring', {
+      rotationFunctions: [...this.rotationFunctions.values()],
+      triggerFunction: this.triggerFunction,
+      deadLetterQueues: [this.deadLetterQueue.queue],
+      alarmEmail: config.monitoring?.alarmEmail,
+      dashboardName: config.monitoring?.dashboardName,
+    });
+
+    this.acknowledgeNagFindings();
+  }
+
+  /** cdk-nag findings that are the design, each with the reason. */
+  private acknowledgeNagFindings(): void {
+    for (const fn of this.rotationFunctions.values()) {
+      const ack = (ruleId: string, reason: string): void => Validations.of(fn.role).acknowledge({ id: ruleId, reason });
+      ack(
+        'AwsSolutions-IAM5[Resource::*]',
+        'secretsmanager:GetRandomPassword has no resource type and can only be granted on "*"; it generates a random string and touches no secret. Every other action of the role is scoped to a secret, key or database ARN.',
+      );
+      ack(
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+        'Lambda needs ec2:CreateNetworkInterface/DescribeNetworkInterfaces/DeleteNetworkInterface to attach the function to the VPC; the Describe actions have no resource-level permissions, so the AWS-managed policy is as narrow as a hand-written one.',
+      );
+      if (fn.strategy === 'rds-master') {
+        ack('AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:<AWS::Region>:<AWS::AccountId>:db:*]', 'rds-master rotations whose instance ARN is not configured: limited to DB instances of this account and Region; set dbInstanceArn to narrow it.');
+        ack('AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:<AWS::Region>:<AWS::AccountId>:cluster:*]', 'rds-master rotations whose cluster ARN is not configured: limited to DB clusters of this account and Region; set dbClusterArn to narrow it.');
+      }
+    }
+    const trigger = this.triggerFunction.role;
+    Validations.of(trigger).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'secretsmanager:ListSecrets and BatchGetSecretValue have no resource type and can only be granted on "*"; they return metadata, and BatchGetSecretValue still needs GetSecretValue on each secret, which is limited to secrets tagged rotor:managed-by with this deployment id.',
+    });
+    Validations.of(trigger).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:*]',
+      reason: 'The trigger rotates whichever secrets carry the tag rotor:managed-by = this deployment id; the statement has a secretsmanager:ResourceTag condition, so the ARN wildcard reaches only those secrets.',
     });
   }
 }

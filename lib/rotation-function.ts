@@ -1,0 +1,362 @@
+import { Aws, Duration, Fn, Stack, Token } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, ROTATION_ENTRY, ROTOR_ARCHITECTURE, ROTOR_RUNTIME, rotorBundling } from './lambda-bundling';
+
+/** How the rotation function changes a password (`ROTOR_STRATEGY`). */
+export type RotationStrategy = 'single-user' | 'alternating-users' | 'rds-master';
+export const ROTATION_STRATEGIES: readonly RotationStrategy[] = ['single-user', 'alternating-users', 'rds-master'];
+
+/** TLS mode used when a secret has no `ssl` field (`ROTOR_TLS_MODE`). */
+export type TlsMode = 'verify-full' | 'require' | 'disable';
+export const TLS_MODES: readonly TlsMode[] = ['verify-full', 'require', 'disable'];
+
+/** Password policy passed to GetRandomPassword (`ROTOR_PASSWORD_LENGTH`, `ROTOR_EXCLUDE_*`). */
+export interface PasswordPolicy {
+  /** @default 32 */
+  readonly length?: number;
+  /** Characters the password must not contain; `''` allows all. @default - the engine's default set (PostgreSQL ``:/@"'\``, MySQL ``/@"'\``) */
+  readonly excludeCharacters?: string;
+  /** @default false */
+  readonly excludeNumbers?: boolean;
+  /** @default false */
+  readonly excludePunctuation?: boolean;
+  /** @default false */
+  readonly excludeUppercase?: boolean;
+  /** @default false */
+  readonly excludeLowercase?: boolean;
+  /** @default true */
+  readonly requireEachIncludedType?: boolean;
+}
+
+export interface RotationFunctionProps {
+  /** Entry file of the handler. @default lambda/rotation/index.ts */
+  readonly entry?: string;
+  /** Rotation strategy of every secret this function rotates. @default 'single-user' */
+  readonly strategy?: RotationStrategy;
+  /**
+   * Function timeout. A rotation step does 0.1-0.2 s of database work; RDS
+   * waits (rds-master) take longer and are bounded inside the function.
+   * @default Duration.seconds(30)
+   */
+  readonly timeout?: Duration;
+  /** Memory in MB (peak RSS measured at ~77 MB). @default 256 */
+  readonly memorySize?: number;
+  /** VPC to place the function in; needed to reach a private database. @default - not in a VPC */
+  readonly vpc?: ec2.IVpc;
+  /** Subnets within `vpc`. @default - the VPC's private subnets (isolated when there are none) */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /** Security groups. @default - a new security group with all outbound traffic allowed */
+  readonly securityGroups?: ec2.ISecurityGroup[];
+  /**
+   * Create a Secrets Manager interface VPC endpoint (private DNS) in `vpc`, for
+   * subnets without a route to the internet. Mutually exclusive with `secretsManagerEndpoint`.
+   * @default false
+   */
+  readonly createSecretsManagerEndpoint?: boolean;
+  /**
+   * An existing Secrets Manager interface endpoint the function reaches. When
+   * it has private DNS the SDK finds it by itself; otherwise set
+   * `secretsManagerEndpointPrivateDns: false` and the function gets
+   * `AWS_ENDPOINT_URL_SECRETS_MANAGER` pointing at the endpoint's DNS name.
+   * @default - none
+   */
+  readonly secretsManagerEndpoint?: ec2.InterfaceVpcEndpoint;
+  /** Whether `secretsManagerEndpoint` has private DNS enabled. @default true */
+  readonly secretsManagerEndpointPrivateDns?: boolean;
+  /** Password policy. @default - 32 characters, all types, engine default exclusions */
+  readonly passwordPolicy?: PasswordPolicy;
+  /** TLS mode when a secret has no `ssl` field. Plaintext is never a fallback. @default 'verify-full' */
+  readonly tlsMode?: TlsMode;
+  /** PEM bundle in the deployment package for verify-full. @default - Lambda's /var/runtime/ca-cert.pem (includes the RDS CAs) */
+  readonly tlsCaFile?: string;
+  /** Database connect timeout. @default Duration.seconds(5) */
+  readonly connectTimeout?: Duration;
+  /** Statement and lock timeout. @default Duration.seconds(10) */
+  readonly statementTimeout?: Duration;
+  /** Powertools log level. @default 'INFO' */
+  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** Retention of the function's log group. @default logs.RetentionDays.ONE_YEAR */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** Where a rotation using the rds-master strategy may change the master password. */
+export interface RdsMasterTarget {
+  /** ARN of the DB instance. */
+  readonly dbInstanceArn?: string;
+  /** ARN of the DB cluster. */
+  readonly dbClusterArn?: string;
+}
+
+/**
+ * The Lambda function Secrets Manager calls with the four rotation steps.
+ * One function serves one strategy; grant it each secret with `grantRotate`.
+ */
+export class RotationFunction extends Construct implements ec2.IConnectable {
+  readonly function: NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+  readonly strategy: RotationStrategy;
+  readonly connections: ec2.Connections;
+  /** Whether the function runs in a VPC (and so has security groups). */
+  readonly isInVpc: boolean;
+  /** The Secrets Manager interface endpoint, when created or given. */
+  readonly secretsManagerEndpoint?: ec2.InterfaceVpcEndpoint;
+  private readonly granted = new Set<string>();
+  private readonly grantedKeys = new Set<string>();
+  private readonly rdsStatements: { instances?: iam.PolicyStatement; clusters?: iam.PolicyStatement } = {};
+
+  constructor(scope: Construct, id: string, props: RotationFunctionProps = {}) {
+    super(scope, id);
+    this.strategy = props.strategy ?? 'single-user';
+    validateProps(this, props);
+    const timeout = props.timeout ?? Duration.seconds(30);
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', { retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR });
+    // A role of our own: logs only to its log group, no AWSLambdaBasicExecutionRole (logs:* on every group).
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `rotor rotation function (${this.strategy})`,
+    });
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [this.logGroup.logGroupArn] }),
+    );
+    if (props.vpc) {
+      // ENI management for VPC placement; the ec2 actions have no resource-level scoping for Describe*.
+      this.role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
+    }
+
+    const environment: Record<string, string> = {
+      ROTOR_STRATEGY: this.strategy,
+      ROTOR_TLS_MODE: props.tlsMode ?? 'verify-full',
+      ...passwordEnvironment(props.passwordPolicy),
+      ROTOR_CONNECT_TIMEOUT_MS: String((props.connectTimeout ?? Duration.seconds(5)).toMilliseconds()),
+      ROTOR_STATEMENT_TIMEOUT_MS: String((props.statementTimeout ?? Duration.seconds(10)).toMilliseconds()),
+      POWERTOOLS_SERVICE_NAME: 'rotor-rotation',
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+    if (props.tlsCaFile !== undefined) environment.ROTOR_TLS_CA_FILE = props.tlsCaFile;
+
+    // Outbound is opened per destination: HTTPS to AWS APIs here, the database
+    // port by DatabaseRotation. A given security group is used as it is.
+    let securityGroups = props.securityGroups;
+    if (props.vpc && !securityGroups) {
+      const sg = new ec2.SecurityGroup(this, 'SecurityGroup', {
+        vpc: props.vpc,
+        allowAllOutbound: false,
+        description: `rotor rotation function (${this.strategy})`,
+      });
+      sg.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to AWS APIs (Secrets Manager, RDS)');
+      securityGroups = [sg];
+    }
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: props.entry ?? ROTATION_ENTRY,
+      handler: 'handler',
+      runtime: ROTOR_RUNTIME,
+      architecture: ROTOR_ARCHITECTURE,
+      timeout,
+      memorySize: props.memorySize ?? 256,
+      description: `rotor: rotates database credentials for Secrets Manager (${this.strategy})`,
+      role: this.role,
+      logGroup: this.logGroup,
+      bundling: rotorBundling(),
+      environment,
+      vpc: props.vpc,
+      vpcSubnets: props.vpc ? (props.vpcSubnets ?? defaultSubnets(props.vpc)) : undefined,
+      securityGroups,
+    });
+    this.isInVpc = props.vpc !== undefined;
+    // Outside a VPC the function has no security groups; Connections without any keeps allowTo() a no-op.
+    this.connections = this.isInVpc ? this.function.connections : new ec2.Connections();
+
+    if (props.createSecretsManagerEndpoint) {
+      this.secretsManagerEndpoint = new ec2.InterfaceVpcEndpoint(this, 'SecretsManagerEndpoint', {
+        vpc: props.vpc!,
+        service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+        subnets: props.vpcSubnets ?? defaultSubnets(props.vpc!),
+        privateDnsEnabled: true,
+        open: false,
+      });
+    } else if (props.secretsManagerEndpoint) {
+      this.secretsManagerEndpoint = props.secretsManagerEndpoint;
+      if (props.secretsManagerEndpointPrivateDns === false) {
+        // Entries read "<hosted zone id>:<dns name>"; the first is the Regional name.
+        const dnsName = Fn.select(1, Fn.split(':', Fn.select(0, props.secretsManagerEndpoint.vpcEndpointDnsEntries)));
+        this.function.addEnvironment('AWS_ENDPOINT_URL_SECRETS_MANAGER', `https://${dnsName}`);
+      }
+    }
+    if (this.secretsManagerEndpoint) this.secretsManagerEndpoint.connections.allowDefaultPortFrom(this.function, 'rotor rotation function');
+
+    // GetRandomPassword has no resource type: it can only be granted on "*".
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetRandomPassword'], resources: ['*'] }));
+
+    const account = Stack.of(this).account;
+    this.function.addPermission('InvokedBySecretsManager', {
+      principal: new iam.ServicePrincipal('secretsmanager.amazonaws.com'),
+      action: 'lambda:InvokeFunction',
+      sourceAccount: account,
+    });
+  }
+
+  /** The CloudFormation permission resource letting Secrets Manager invoke the function. */
+  get invokePermission(): lambda.CfnPermission {
+    return this.function.node.findChild('InvokedBySecretsManager') as lambda.CfnPermission;
+  }
+
+  get functionArn(): string {
+    return this.function.functionArn;
+  }
+
+  /**
+   * Lets the function rotate `secret`: read it, write AWSPENDING, move the
+   * staging labels. With a customer managed key, decrypt/encrypt through
+   * Secrets Manager only. `masterSecret` (alternating-users) is read-only.
+   */
+  grantRotate(secret: secretsmanager.ISecret, masterSecret?: secretsmanager.ISecret): void {
+    this.once(`rotate:${secret.node.path}`, () => {
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: [
+            'secretsmanager:DescribeSecret',
+            'secretsmanager:GetSecretValue',
+            'secretsmanager:PutSecretValue',
+            'secretsmanager:UpdateSecretVersionStage',
+          ],
+          resources: [secret.secretArn],
+        }),
+      );
+      if (secret.encryptionKey) this.grantKeyThroughSecretsManager(secret.encryptionKey, true);
+    });
+    if (masterSecret) {
+      this.once(`master:${masterSecret.node.path}`, () => {
+        this.role.addToPrincipalPolicy(
+          new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [masterSecret.secretArn] }),
+        );
+        if (masterSecret.encryptionKey) this.grantKeyThroughSecretsManager(masterSecret.encryptionKey, false);
+      });
+    }
+  }
+
+  /**
+   * Lets the function change an RDS master password (rds-master strategy):
+   * Describe/Modify on the instance or cluster ARN, or on every instance and
+   * cluster of this account and Region when neither is known.
+   */
+  grantRdsMaster(target: RdsMasterTarget = {}): void {
+    if (this.strategy !== 'rds-master') {
+      throw new Error(`${this.node.path}: grantRdsMaster() is only for a function with strategy 'rds-master' (this one is '${this.strategy}').`);
+    }
+    const any = target.dbInstanceArn === undefined && target.dbClusterArn === undefined;
+    if (target.dbInstanceArn || any) {
+      this.addRdsResource('instances', target.dbInstanceArn ?? `arn:${Aws.PARTITION}:rds:${Aws.REGION}:${Aws.ACCOUNT_ID}:db:*`);
+    }
+    if (target.dbClusterArn || any) {
+      this.addRdsResource('clusters', target.dbClusterArn ?? `arn:${Aws.PARTITION}:rds:${Aws.REGION}:${Aws.ACCOUNT_ID}:cluster:*`);
+    }
+  }
+
+  private addRdsResource(kind: 'instances' | 'clusters', arn: string): void {
+    this.once(`rds:${arn}`, () => {
+      let statement = this.rdsStatements[kind];
+      if (!statement) {
+        statement = new iam.PolicyStatement({
+          actions: kind === 'instances' ? ['rds:DescribeDBInstances', 'rds:ModifyDBInstance'] : ['rds:DescribeDBClusters', 'rds:ModifyDBCluster'],
+        });
+        statement.addResources(arn);
+        this.rdsStatements[kind] = statement;
+        this.role.addToPrincipalPolicy(statement);
+      } else {
+        statement.addResources(arn);
+      }
+    });
+  }
+
+  /** Errors metric of the function. */
+  metricErrors(): cloudwatch.Metric {
+    return this.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' });
+  }
+
+  /** Throttles metric of the function. */
+  metricThrottles(): cloudwatch.Metric {
+    return this.function.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' });
+  }
+
+  private grantKeyThroughSecretsManager(key: kms.IKey, encrypt: boolean): void {
+    const actions = encrypt ? ['kms:Decrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt'];
+    const id = `${key.keyArn}:${actions.join(',')}`;
+    if (this.grantedKeys.has(id)) return;
+    this.grantedKeys.add(id);
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions,
+        resources: [key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` } },
+      }),
+    );
+  }
+
+  private once(key: string, fn: () => void): void {
+    if (this.granted.has(key)) return;
+    this.granted.add(key);
+    fn();
+  }
+}
+
+function defaultSubnets(vpc: ec2.IVpc): ec2.SubnetSelection {
+  return vpc.privateSubnets.length > 0 ? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS } : { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+}
+
+function passwordEnvironment(policy: PasswordPolicy = {}): Record<string, string> {
+  const env: Record<string, string> = { ROTOR_PASSWORD_LENGTH: String(policy.length ?? 32) };
+  if (policy.excludeCharacters !== undefined) env.ROTOR_EXCLUDE_CHARACTERS = policy.excludeCharacters;
+  const flags: [keyof PasswordPolicy, string][] = [
+    ['excludeNumbers', 'ROTOR_EXCLUDE_NUMBERS'],
+    ['excludePunctuation', 'ROTOR_EXCLUDE_PUNCTUATION'],
+    ['excludeUppercase', 'ROTOR_EXCLUDE_UPPERCASE'],
+    ['excludeLowercase', 'ROTOR_EXCLUDE_LOWERCASE'],
+    ['requireEachIncludedType', 'ROTOR_REQUIRE_EACH_INCLUDED_TYPE'],
+  ];
+  for (const [field, name] of flags) if (policy[field] !== undefined) env[name] = String(policy[field]);
+  return env;
+}
+
+function validateProps(scope: Construct, props: RotationFunctionProps): void {
+  const fail = (msg: string): never => {
+    throw new Error(`${scope.node.path}: ${msg}`);
+  };
+  const strategy = props.strategy ?? 'single-user';
+  if (!ROTATION_STRATEGIES.includes(strategy)) fail(`strategy is '${strategy}', not one of ${ROTATION_STRATEGIES.join(', ')}.`);
+  if (props.tlsMode !== undefined && !TLS_MODES.includes(props.tlsMode)) fail(`tlsMode is '${props.tlsMode}', not one of ${TLS_MODES.join(', ')}.`);
+  const length = props.passwordPolicy?.length;
+  if (length !== undefined && !(Number.isInteger(length) && length >= 8 && length <= 4096)) {
+    fail(`passwordPolicy.length is ${length}; it must be an integer from 8 to 4096.`);
+  }
+  const p = props.passwordPolicy ?? {};
+  if (p.excludeLowercase && p.excludeUppercase && p.excludeNumbers && p.excludePunctuation) {
+    fail('passwordPolicy excludes every character type; leave at least one included.');
+  }
+  const memory = props.memorySize;
+  if (memory !== undefined && !Token.isUnresolved(memory) && (memory < 128 || memory > 10240)) fail(`memorySize is ${memory}; it must be 128-10240 MB.`);
+  const timeout = (props.timeout ?? Duration.seconds(30)).toMilliseconds();
+  if (timeout > 15 * 60 * 1000) fail('timeout is over Lambda\'s 15 minutes.');
+  const connect = (props.connectTimeout ?? Duration.seconds(5)).toMilliseconds();
+  if (connect < 100 || connect > 60000) fail(`connectTimeout is ${connect} ms; it must be 100-60000 ms.`);
+  if (connect >= timeout) fail(`connectTimeout (${connect} ms) must be shorter than the function timeout (${timeout} ms).`);
+  const statement = (props.statementTimeout ?? Duration.seconds(10)).toMilliseconds();
+  if (statement < 100 || statement > 600000) fail(`statementTimeout is ${statement} ms; it must be 100-600000 ms.`);
+  if ((props.createSecretsManagerEndpoint || props.secretsManagerEndpoint || props.vpcSubnets || props.securityGroups) && !props.vpc) {
+    fail('vpcSubnets, securityGroups and the Secrets Manager endpoint need `vpc`.');
+  }
+  if (props.createSecretsManagerEndpoint && props.secretsManagerEndpoint) {
+    fail('set either createSecretsManagerEndpoint or secretsManagerEndpoint, not both.');
+  }
+}

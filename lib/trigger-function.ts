@@ -1,0 +1,122 @@
+import { Aws, Duration, Stack } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { MANAGED_BY_TAG, METRICS_NAMESPACE, ROTOR_ARCHITECTURE, ROTOR_RUNTIME, TRIGGER_ENTRY, rotorBundling } from './lambda-bundling';
+
+/** Tag filter in the trigger's input (`{ key, values }`, values OR-ed). */
+export interface TagFilter {
+  readonly key: string;
+  readonly values: string[];
+}
+
+export interface TriggerFunctionProps {
+  /** Deployment id: the function only rotates secrets tagged `rotor:managed-by` = this. */
+  readonly deploymentId: string;
+  /** Entry file of the handler. @default lambda/trigger/index.ts */
+  readonly entry?: string;
+  /** Function timeout. @default Duration.minutes(5) */
+  readonly timeout?: Duration;
+  /** Memory in MB. @default 256 */
+  readonly memorySize?: number;
+  /** Customer managed keys of the managed secrets (decrypt through Secrets Manager only). @default - none */
+  readonly secretKeys?: kms.IKey[];
+  /** Secrets to rotate on a GuardDuty IAM credential finding (`ROTOR_TRIGGER_IAM_FINDING_TAGS`). @default - the function's own default */
+  readonly iamFindingTags?: TagFilter[];
+  /** Secrets to rotate on AWS_RISK_CREDENTIALS_EXPOSED naming no secret (`ROTOR_TRIGGER_HEALTH_TAGS`). @default - the function's own default */
+  readonly healthTags?: TagFilter[];
+  /** RotateSecret calls per second, below Secrets Manager's quota. @default - the function's default (40) */
+  readonly maxTps?: number;
+  /** Powertools log level. @default 'INFO' */
+  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** Retention of the function's log group. @default logs.RetentionDays.ONE_YEAR */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * The function EventBridge calls on schedules and security alerts; it calls
+ * RotateSecret on the managed secrets an event concerns.
+ */
+export class TriggerFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+  readonly deploymentId: string;
+
+  constructor(scope: Construct, id: string, props: TriggerFunctionProps) {
+    super(scope, id);
+    if (!/^[A-Za-z0-9_.:/=+\-@ ]{1,256}$/.test(props.deploymentId)) {
+      throw new Error(`${this.node.path}: deploymentId "${props.deploymentId}" must be 1-256 characters valid in a tag value (letters, digits, spaces, _ . : / = + - @).`);
+    }
+    if (props.maxTps !== undefined && !(props.maxTps >= 0.1 && props.maxTps <= 1000)) {
+      throw new Error(`${this.node.path}: maxTps is ${props.maxTps}; it must be between 0.1 and 1000 (Secrets Manager allows 50 RotateSecret calls per second).`);
+    }
+    this.deploymentId = props.deploymentId;
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', { retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR });
+    this.role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: 'rotor trigger function' });
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [this.logGroup.logGroupArn] }),
+    );
+    // ListSecrets and BatchGetSecretValue have no resource type: "*" is the only
+    // possible resource. BatchGetSecretValue still needs GetSecretValue on each
+    // secret, which the tag-scoped statement below limits to managed secrets.
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['secretsmanager:ListSecrets', 'secretsmanager:BatchGetSecretValue'], resources: ['*'] }),
+    );
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:RotateSecret'],
+        resources: [`arn:${Aws.PARTITION}:secretsmanager:${Aws.REGION}:${Aws.ACCOUNT_ID}:secret:*`],
+        conditions: { StringEquals: { [`secretsmanager:ResourceTag/${MANAGED_BY_TAG}`]: props.deploymentId } },
+      }),
+    );
+    for (const key of props.secretKeys ?? []) this.grantDecryptThroughSecretsManager(key);
+
+    const environment: Record<string, string> = {
+      ROTOR_DEPLOYMENT_ID: props.deploymentId,
+      POWERTOOLS_SERVICE_NAME: 'rotor-trigger',
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+    if (props.iamFindingTags) environment.ROTOR_TRIGGER_IAM_FINDING_TAGS = JSON.stringify(props.iamFindingTags);
+    if (props.healthTags) environment.ROTOR_TRIGGER_HEALTH_TAGS = JSON.stringify(props.healthTags);
+    if (props.maxTps !== undefined) environment.ROTOR_TRIGGER_MAX_TPS = String(props.maxTps);
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: props.entry ?? TRIGGER_ENTRY,
+      handler: 'handler',
+      runtime: ROTOR_RUNTIME,
+      architecture: ROTOR_ARCHITECTURE,
+      timeout: props.timeout ?? Duration.minutes(5),
+      memorySize: props.memorySize ?? 256,
+      description: 'rotor: rotates managed secrets on schedules and security alerts',
+      role: this.role,
+      logGroup: this.logGroup,
+      bundling: rotorBundling(),
+      environment,
+    });
+  }
+
+  /** Lets the function read secrets encrypted with `key`, through Secrets Manager only. */
+  grantDecryptThroughSecretsManager(key: kms.IKey): void {
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:Decrypt'],
+        resources: [key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` } },
+      }),
+    );
+  }
+
+  metricErrors(): cloudwatch.Metric {
+    return this.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' });
+  }
+
+  metricThrottles(): cloudwatch.Metric {
+    return this.function.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' });
+  }
+}

@@ -1,0 +1,103 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { Template } from 'aws-cdk-lib/assertions';
+import { matchesPattern } from './event-pattern-matcher';
+import { fullStack } from './infra-fixtures';
+
+type Pattern = Record<string, unknown>;
+type Event = Record<string, unknown>;
+
+const FIXTURES = path.resolve(__dirname, '../fixtures/events');
+const fixture = (name: string): Event => JSON.parse(readFileSync(path.join(FIXTURES, name), 'utf8')) as Event;
+const clone = (e: Event): Event => JSON.parse(JSON.stringify(e)) as Event;
+
+let patterns: Pattern[];
+let customPatterns: Pattern[];
+
+beforeAll(() => {
+  const template = Template.fromStack(fullStack());
+  patterns = Object.values(template.findResources('AWS::Events::Rule')).map((r) => r.Properties.EventPattern as Pattern);
+  // A second stack with Security Hub MEDIUM included and severity 5, to show the knobs work.
+  const custom = Template.fromStack(
+    fullStack({ ...require('./infra-fixtures').FULL_CONFIG, securityAlerts: { guardDutyMinSeverity: 5, securityHubSeverityLabels: ['MEDIUM', 'HIGH', 'CRITICAL'] } }),
+  );
+  customPatterns = Object.values(custom.findResources('AWS::Events::Rule')).map((r) => r.Properties.EventPattern as Pattern);
+});
+
+const matchingRules = (event: Event, ps = patterns) => ps.filter((p) => matchesPattern(p, event)).map((p) => (p.source as string[])[0]);
+
+describe('the pattern matcher itself', () => {
+  test('exact, prefix, numeric, anything-but, exists, nested arrays', () => {
+    const e = { source: 'a', detail: { n: 7, s: 'CredentialAccess:RDS/X', list: [{ T: 'x' }, { T: 'y' }] } };
+    expect(matchesPattern({ source: ['a'] }, e)).toBe(true);
+    expect(matchesPattern({ source: ['b'] }, e)).toBe(false);
+    expect(matchesPattern({ detail: { s: [{ prefix: 'CredentialAccess:' }] } }, e)).toBe(true);
+    expect(matchesPattern({ detail: { n: [{ numeric: ['>=', 7, '<', 8] }] } }, e)).toBe(true);
+    expect(matchesPattern({ detail: { n: [{ numeric: ['>', 7] }] } }, e)).toBe(false);
+    expect(matchesPattern({ source: [{ 'anything-but': ['a'] }] }, e)).toBe(false);
+    expect(matchesPattern({ detail: { missing: [{ exists: false }] } }, e)).toBe(true);
+    expect(matchesPattern({ detail: { list: { T: ['y'] } } }, e)).toBe(true);
+  });
+});
+
+describe('fixture events reach exactly their rule', () => {
+  test.each([
+    ['guardduty-rds-login.json', 'aws.guardduty'],
+    ['guardduty-iam.json', 'aws.guardduty'],
+    ['securityhub-rds-instance.json', 'aws.securityhub'],
+    ['health-credentials-exposed.json', 'aws.health'],
+    ['rotation-requested.json', 'rotor'],
+  ])('%s -> %s', (file, source) => {
+    expect(matchingRules(fixture(file))).toEqual([source]);
+  });
+
+  test('a MEDIUM Security Hub finding rotates nothing by default, but does when MEDIUM is configured', () => {
+    expect(matchingRules(fixture('securityhub-secret.json'))).toEqual([]);
+    expect(matchingRules(fixture('securityhub-secret.json'), customPatterns)).toEqual(['aws.securityhub']);
+  });
+});
+
+describe('near misses do not match', () => {
+  test('GuardDuty severity just under 7, an unrelated finding type, another detail-type', () => {
+    const low = clone(fixture('guardduty-rds-login.json'));
+    (low.detail as Event).severity = 6.9;
+    expect(matchingRules(low)).toEqual([]);
+    expect(matchingRules(low, customPatterns)).toEqual(['aws.guardduty']);
+    const other = clone(fixture('guardduty-rds-login.json'));
+    (other.detail as Event).type = 'Recon:EC2/PortProbeUnprotectedPort';
+    expect(matchingRules(other)).toEqual([]);
+    const wrongType = clone(fixture('guardduty-iam.json'));
+    wrongType['detail-type'] = 'GuardDuty Runtime Protection Health';
+    expect(matchingRules(wrongType)).toEqual([]);
+  });
+
+  test('Security Hub: archived, already resolved, other resource type', () => {
+    const base = fixture('securityhub-rds-instance.json');
+    const mutate = (f: (finding: Record<string, unknown>) => void): Event => {
+      const e = clone(base);
+      f(((e.detail as Event).findings as Record<string, unknown>[])[0]);
+      return e;
+    };
+    expect(matchingRules(mutate((f) => (f.RecordState = 'ARCHIVED')))).toEqual([]);
+    expect(matchingRules(mutate((f) => (f.Workflow = { Status: 'RESOLVED' })))).toEqual([]);
+    expect(matchingRules(mutate((f) => (f.Resources = [{ Type: 'AwsS3Bucket', Id: 'arn:aws:s3:::b' }])))).toEqual([]);
+  });
+
+  test('Health: another event type; custom: another detail-type or a spoofed source', () => {
+    const health = clone(fixture('health-credentials-exposed.json'));
+    (health.detail as Event).eventTypeCode = 'AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED';
+    expect(matchingRules(health)).toEqual([]);
+    const req = clone(fixture('rotation-requested.json'));
+    req['detail-type'] = 'Rotation Completed';
+    expect(matchingRules(req)).toEqual([]);
+    const spoof = clone(fixture('rotation-requested.json'));
+    spoof.source = 'rotor.evil';
+    expect(matchingRules(spoof)).toEqual([]);
+  });
+
+  test('Secrets Manager rotation failures reach only the alarm rule', () => {
+    const failed = { source: 'aws.secretsmanager', 'detail-type': 'AWS Service Event via CloudTrail', detail: { eventName: 'RotationFailed' } };
+    expect(matchingRules(failed)).toEqual(['aws.secretsmanager']);
+    expect(matchingRules({ ...failed, detail: { eventName: 'RotationSucceeded' } })).toEqual([]);
+  });
+});

@@ -1,0 +1,114 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { DatabaseRotation, type DatabaseRotationProps } from '../../lib/database-rotation';
+import { GroupRotationSchedule } from '../../lib/group-rotation-schedule';
+import { RotationFunction } from '../../lib/rotation-function';
+import { resolveRotationRules } from '../../lib/rotation-schedule-rules';
+import { TriggerFunction } from '../../lib/trigger-function';
+import { ACCOUNT, REGION, SECRET_ARN, fastApp } from './infra-fixtures';
+
+describe('resolveRotationRules', () => {
+  const ok = (o: Parameters<typeof resolveRotationRules>[0]) => resolveRotationRules(o, 'R');
+  const err = (o: Parameters<typeof resolveRotationRules>[0]) => () => resolveRotationRules(o, 'R');
+
+  test('defaults to 30 days; days and hours become rate expressions', () => {
+    expect(ok({})).toEqual({ scheduleExpression: 'rate(30 days)', duration: undefined, intervalHours: 720 });
+    expect(ok({ automaticallyAfter: Duration.hours(6), window: Duration.hours(2) })).toEqual({ scheduleExpression: 'rate(6 hours)', duration: '2h', intervalHours: 6 });
+    expect(ok({ automaticallyAfter: Duration.days(7) }).scheduleExpression).toBe('rate(7 days)');
+  });
+
+  test('cron: daily, several times a day, weekly', () => {
+    expect(ok({ scheduleExpression: 'cron(0 4 ? * SUN *)', window: Duration.hours(3) })).toMatchObject({ duration: '3h', intervalHours: 24 });
+    expect(ok({ scheduleExpression: 'cron(0 0/6 * * ? *)' }).intervalHours).toBe(6);
+    expect(ok({ scheduleExpression: 'cron(0 1,13 * * ? *)', window: Duration.hours(4) }).intervalHours).toBe(12);
+  });
+
+  test('a window as long as the interval is refused', () => {
+    expect(err({ automaticallyAfter: Duration.hours(6), window: Duration.hours(6) })).toThrow(
+      'R: window (6 hours) must be shorter than the time between rotations (6 hours), or two windows overlap.',
+    );
+    expect(err({ scheduleExpression: 'cron(0 0/8 * * ? *)', window: Duration.hours(10) })).toThrow(/window \(10 hours\) must be shorter than the time between rotations \(8 hours\)/);
+  });
+
+  test('a window over 24 hours or not in whole hours is refused', () => {
+    expect(err({ window: Duration.hours(25) })).toThrow('R: window is 25 hours; it must be whole hours from 1 to 24.');
+    expect(err({ window: Duration.minutes(90) })).toThrow(/window is 1.5 hours; it must be whole hours from 1 to 24/);
+  });
+
+  test('rotating more often than every 4 hours is refused', () => {
+    expect(err({ automaticallyAfter: Duration.hours(3) })).toThrow('R: the schedule rotates every 3 hours; Secrets Manager needs at least 4 hours between rotations.');
+    expect(err({ scheduleExpression: 'rate(2 hours)' })).toThrow(/every 2 hours; Secrets Manager needs at least 4 hours/);
+    expect(err({ scheduleExpression: 'cron(0 0/2 * * ? *)' })).toThrow(/every 2 hours/);
+    expect(err({ scheduleExpression: 'cron(0 22,23 * * ? *)' })).toThrow(/every 1 hours/);
+  });
+
+  test('cron minutes other than 0 are refused', () => {
+    expect(err({ scheduleExpression: 'cron(30 4 ? * SUN *)' })).toThrow('R: cron(30 4 ? * SUN *): the minutes field is "30"; Secrets Manager requires 0 (rotation starts on the hour).');
+  });
+
+  test('both automaticallyAfter and scheduleExpression, bad expressions, bad units', () => {
+    expect(err({ automaticallyAfter: Duration.days(1), scheduleExpression: 'rate(1 day)' })).toThrow('R: set either automaticallyAfter or scheduleExpression, not both.');
+    expect(err({ scheduleExpression: 'every sunday' })).toThrow(/neither rate\(N hours\|days\) nor cron/);
+    expect(err({ scheduleExpression: 'cron(0 4 * *)' })).toThrow(/has 4 fields; Secrets Manager expects 6/);
+    expect(err({ automaticallyAfter: Duration.minutes(300) })).not.toThrow();
+    expect(err({ automaticallyAfter: Duration.minutes(270) })).toThrow(/must be whole hours or days/);
+  });
+});
+
+describe('construct validation', () => {
+  // Constructs are created but never synthesized here, so no bundling happens.
+  const setup = () => {
+    const stack = new Stack(fastApp(), 'S', { env: { account: ACCOUNT, region: REGION } });
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0 });
+    const secret = secretsmanager.Secret.fromSecretCompleteArn(stack, 'Secret', SECRET_ARN);
+    return { stack, vpc, secret };
+  };
+
+  test('DatabaseRotation refuses a short window through the construct, naming the construct', () => {
+    const { stack, vpc, secret } = setup();
+    const fn = new RotationFunction(stack, 'Fn', { vpc });
+    const props: DatabaseRotationProps = { secret, rotationFunction: fn, engine: 'postgres', automaticallyAfter: Duration.hours(8), window: Duration.hours(8) };
+    expect(() => new DatabaseRotation(stack, 'Rot', props)).toThrow('S/Rot: window (8 hours) must be shorter than the time between rotations (8 hours), or two windows overlap.');
+  });
+
+  test('DatabaseRotation: strategy must match the function; alternating-users needs a master secret', () => {
+    const { stack, secret } = setup();
+    const single = new RotationFunction(stack, 'Single');
+    expect(() => new DatabaseRotation(stack, 'A', { secret, rotationFunction: single, engine: 'postgres', strategy: 'rds-master' })).toThrow(
+      "S/A: strategy is 'rds-master' but the rotation function uses 'single-user'; use one function per strategy.",
+    );
+    const alt = new RotationFunction(stack, 'Alt', { strategy: 'alternating-users' });
+    expect(() => new DatabaseRotation(stack, 'B', { secret, rotationFunction: alt, engine: 'postgres', strategy: 'alternating-users' })).toThrow(/needs masterSecret/);
+  });
+
+  test('DatabaseRotation: a database needs the function in a VPC', () => {
+    const { stack, vpc, secret } = setup();
+    const fn = new RotationFunction(stack, 'Fn');
+    const db = new ec2.Connections({ securityGroups: [new ec2.SecurityGroup(stack, 'Db', { vpc })] });
+    expect(() => new DatabaseRotation(stack, 'R', { secret, rotationFunction: fn, engine: 'postgres', database: db })).toThrow(/database is given but the rotation function is not in a VPC/);
+  });
+
+  test('RotationFunction: password length, timeouts, endpoint without VPC', () => {
+    const { stack } = setup();
+    expect(() => new RotationFunction(stack, 'A', { passwordPolicy: { length: 4 } })).toThrow('S/A: passwordPolicy.length is 4; it must be an integer from 8 to 4096.');
+    expect(() => new RotationFunction(stack, 'B', { timeout: Duration.seconds(5), connectTimeout: Duration.seconds(5) })).toThrow(/connectTimeout \(5000 ms\) must be shorter than the function timeout \(5000 ms\)/);
+    expect(() => new RotationFunction(stack, 'C', { createSecretsManagerEndpoint: true })).toThrow(/need `vpc`/);
+    expect(() => new RotationFunction(stack, 'D', { passwordPolicy: { excludeLowercase: true, excludeUppercase: true, excludeNumbers: true, excludePunctuation: true } })).toThrow(/excludes every character type/);
+  });
+
+  test('GroupRotationSchedule: cron shape, tag filters, time zone, window', () => {
+    const { stack } = setup();
+    const trigger = new TriggerFunction(stack, 'T', { deploymentId: 'd' });
+    const base = { triggerFunction: trigger, tagFilters: [{ key: 'env', values: ['prod'] }], cron: 'cron(0 3 ? * SUN *)' };
+    expect(() => new GroupRotationSchedule(stack, 'A', { ...base, cron: '0 3 * * SUN' })).toThrow(/S\/A: cron "0 3 \* \* SUN" must be cron\(minutes hours day-of-month month day-of-week year\)/);
+    expect(() => new GroupRotationSchedule(stack, 'B', { ...base, tagFilters: [] })).toThrow('S/B: tagFilters is empty; a group schedule must select secrets by at least one tag.');
+    expect(() => new GroupRotationSchedule(stack, 'C', { ...base, timeZone: 'Mars/Olympus' })).toThrow(/timeZone "Mars\/Olympus" is not an IANA time zone/);
+    expect(() => new GroupRotationSchedule(stack, 'D', { ...base, flexibleWindow: Duration.hours(25) })).toThrow('S/D: flexibleWindow is 1500 minutes; it must be 0 (off) or 1-1440 minutes.');
+  });
+
+  test('TriggerFunction: deployment id must be a valid tag value', () => {
+    const { stack } = setup();
+    expect(() => new TriggerFunction(stack, 'T', { deploymentId: 'bad#id' })).toThrow(/deploymentId "bad#id" must be 1-256 characters valid in a tag value/);
+  });
+});
