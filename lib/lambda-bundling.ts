@@ -1,11 +1,10 @@
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as path from 'node:path';
-import { BUNDLE_OPTIONS, BUNDLE_TARGET, LAMBDA_ENTRIES, ROOT } from '../scripts/bundle-options';
+import { BUNDLE_OPTIONS, BUNDLE_TARGET, LAMBDA_ENTRIES } from '../scripts/bundle-options';
 
-/** Entry files of the two functions (the build script lists the rotation entry; the trigger's is named here). */
+/** Entry files of the two functions, as the build script bundles them. */
 export const ROTATION_ENTRY = LAMBDA_ENTRIES.rotation;
-export const TRIGGER_ENTRY = path.join(ROOT, 'lambda/trigger/index.ts');
+export const TRIGGER_ENTRY = LAMBDA_ENTRIES.trigger;
 
 /** Runtime and architecture of every rotor function. */
 export const ROTOR_RUNTIME = Runtime.NODEJS_24_X;
