@@ -12,6 +12,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<Record<string, 
   endpoint: () => import('./endpoint.bench'),
   rotation: () => import('./rotation.bench'),
   trigger: () => import('./trigger.bench'),
+  status: () => import('./status.bench'),
 };
 
 async function main(): Promise<void> {

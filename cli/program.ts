@@ -1,9 +1,48 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { TagFilter } from '../lambda/trigger/events';
 
 function port(value: string): number {
   const n = Number(value);
   if (!/^[0-9]+$/.test(value) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is an integer from 0 to 65535.');
   return n;
+}
+
+function intIn(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^[0-9]+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`an integer from ${min} to ${max}.`);
+    return n;
+  };
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('a positive number.');
+  return n;
+}
+
+function tag(value: string, previous?: TagFilter[]): TagFilter[] {
+  const { collectTag } = require('./lib/output') as typeof import('./lib/output');
+  return collectTag(value, previous);
+}
+
+/** --region / --profile / --endpoint-url on every command that talks to Secrets Manager. */
+function withAws(cmd: Command): Command {
+  return cmd
+    .option('--region <region>', 'AWS Region (default: the SDK\'s chain: AWS_REGION, profile)')
+    .option('--profile <name>', 'shared config/credentials profile (default: the SDK\'s credential chain)')
+    .option('--endpoint-url <url>', 'Secrets Manager endpoint, e.g. the local stack (default: AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL)');
+}
+
+/** Exit codes: 0 ok, 1 a check or rotation failed, 2 a usage error (bad option or argument, unknown command). */
+export const EXIT_USAGE = 2;
+
+/**
+ * Commander's own failures (unknown option, missing or invalid argument,
+ * `rotor` without a command) exit 2; --help and --version exit 0.
+ */
+function usageExit(err: CommanderError): never {
+  process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE);
 }
 
 /**
@@ -13,7 +52,8 @@ function port(value: string): number {
 export function buildProgram(): Command {
   const program = new Command('rotor')
     .description('Rotate database credentials with AWS Secrets Manager: local stack, demo and operator commands')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .exitOverride(usageExit);
 
   program
     .command('local')
@@ -37,6 +77,53 @@ export function buildProgram(): Command {
     .action(async (opts: { engine: 'postgres' | 'mariadb'; strategy: 'single-user' | 'alternating-users'; keep?: boolean }) => {
       const { runDemo } = require('./commands/demo') as typeof import('./commands/demo');
       process.exitCode = await runDemo({ engine: opts.engine, strategy: opts.strategy, keep: Boolean(opts.keep) });
+    });
+
+  withAws(program
+    .command('status')
+    .description('One row per managed secret (tag rotor:managed-by): engine, strategy, owner, rotation dates and state; exit 1 when any is overdue or stuck')
+    .option('--tag <key=value>', 'only secrets with this tag (repeatable: keys AND\'ed, one key\'s values OR\'ed)', tag)
+    .option('--overdue', 'only secrets whose next rotation date has passed')
+    .option('--owner-tag <key>', 'tag that names the owner', 'owner')
+    .option('--all', 'every secret with rotation configured, not only rotor-managed ones')
+    .option('--values', 'fill engine/strategy of secrets without rotor:engine / rotor:strategy tags from their values (BatchGetSecretValue; values are never printed)')
+    .option('--stuck-after <minutes>', 'AWSPENDING older than this is stuck, younger is rotating', intIn(1, 100_000), 60)
+    .option('--json', 'print JSON'))
+    .action(async (opts: import('./commands/status').StatusOptions) => {
+      const { runStatus } = require('./commands/status') as typeof import('./commands/status');
+      process.exitCode = await runStatus(opts);
+    });
+
+  withAws(program
+    .command('rotate')
+    .description('Start rotations now (the trigger\'s skip rules, idempotent tokens and rate limit); --wait follows them to the end; exit 1 when any failed')
+    .argument('[secret...]', 'secret names or ARNs')
+    .option('--tag <key=value>', 'also every secret with this tag (repeatable: keys AND\'ed, one key\'s values OR\'ed)', tag)
+    .option('--deployment-id <id>', 'only secrets tagged rotor:managed-by = this (default: ROTOR_DEPLOYMENT_ID, else any rotor-managed secret)')
+    .option('--request-id <id>', 'idempotency key: the same id again starts nothing twice (default: a new one, printed)')
+    .option('--wait', 'wait until each rotation finished (AWSCURRENT on the new version) or --timeout')
+    .option('--timeout <seconds>', 'with --wait: give up waiting after this long', positiveNumber, 600)
+    .option('--concurrency <n>', 'secrets handled at once', intIn(1, 64), 8)
+    .option('--max-tps <n>', 'RotateSecret calls per second (account quota: 50)', positiveNumber, 48)
+    .option('--json', 'print JSON'))
+    .action(async (secrets: string[], opts: Omit<import('./commands/rotate').RotateOptions, 'secrets'>, cmd: Command) => {
+      if (secrets.length === 0 && !opts.tag?.length) cmd.error('error: name at least one secret or --tag key=value', { exitCode: EXIT_USAGE, code: 'rotor.noTarget' });
+      const { runRotate } = require('./commands/rotate') as typeof import('./commands/rotate');
+      process.exitCode = await runRotate({ ...opts, deploymentId: opts.deploymentId ?? process.env.ROTOR_DEPLOYMENT_ID, secrets });
+    });
+
+  withAws(program
+    .command('doctor')
+    .description('Check one secret end to end: value, rotation, versions, DNS/TCP, TLS, login and privileges; each failure with its fix; exit 1 when any check failed')
+    .argument('<secret>', 'secret name or ARN')
+    .option('--ca-file <file>', 'PEM bundle to verify the database certificate (default: ROTOR_TLS_CA_FILE, else Node\'s trust store)')
+    .addOption(new Option('--tls-mode <mode>', 'TLS mode when the secret has no "ssl" field (default: ROTOR_TLS_MODE, else verify-full)').choices(['verify-full', 'require', 'disable']))
+    .addOption(new Option('--strategy <strategy>', 'rotation strategy (default: tag rotor:strategy, else alternating-users when the secret has masterarn, else single-user)').choices(['single-user', 'alternating-users', 'rds-master']))
+    .option('--timeout <ms>', 'network and database timeout', intIn(100, 120_000), 5000)
+    .option('--json', 'print JSON'))
+    .action(async (secret: string, opts: Omit<import('./commands/doctor').DoctorOptions, 'secret'>) => {
+      const { runDoctor } = require('./commands/doctor') as typeof import('./commands/doctor');
+      process.exitCode = await runDoctor({ ...opts, secret });
     });
 
   return program;

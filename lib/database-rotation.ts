@@ -112,5 +112,8 @@ export class DatabaseRotation extends Construct {
     this.schedule.node.addDependency(fn.invokePermission);
 
     if (props.deploymentId) Tags.of(props.secret).add(MANAGED_BY_TAG, props.deploymentId);
+    // `rotor status` shows engine and strategy from these tags, without reading secret values.
+    Tags.of(props.secret).add('rotor:engine', props.engine);
+    Tags.of(props.secret).add('rotor:strategy', strategy);
   }
 }

@@ -1,0 +1,120 @@
+import { startPostgres, type PgServer } from '../support/postgres-server';
+import { startMariadb, type MariadbServer } from '../support/mariadb-server';
+import { freePort } from '../support/free-port';
+import { password, rotor, startCliStack, type CliStack } from './cli-kit';
+
+let pg: PgServer;
+let mdb: MariadbServer;
+let stack: CliStack;
+const secrets: string[] = [];
+
+interface Check { id: string; status: string; detail: string; fix?: string }
+async function doctor(secret: string, ...args: string[]) {
+  const r = await rotor(['doctor', secret, '--json', '--timeout', '2000', ...args], stack.env);
+  for (const pw of secrets) expect(r.stdout + r.stderr).not.toContain(pw);
+  const out = JSON.parse(r.stdout) as { ok: boolean; strategy: string; checks: Check[] };
+  return { code: r.code, out, check: (id: string) => out.checks.find((c) => c.id === id)! };
+}
+
+async function pgSecret(name: string, extra: Record<string, unknown> = {}, role = `doc_${name}`, attrs = ''): Promise<string> {
+  const pw = password();
+  secrets.push(pw);
+  await pg.query(`CREATE ROLE ${role} LOGIN ${attrs} PASSWORD '${pw}'`);
+  return stack.createSecret(`doctor/${name}`, { engine: 'postgres', host: 'localhost', port: pg.port, username: role, password: pw, dbname: pg.database, ...extra });
+}
+
+beforeAll(async () => {
+  [pg, mdb] = await Promise.all([startPostgres({ tls: true }), startMariadb({ tls: true })]);
+  stack = await startCliStack({ ROTOR_TLS_CA_FILE: pg.caFile! });
+  await stack.configure(await pgSecret('healthy'), stack.realFn);
+  await stack.configure(await pgSecret('wrongport', { port: await freePort() }), stack.failingFn);
+  expect(await stack.rotateNow(await pgSecret('stuck'), stack.failingFn)).toBe('RotationFailed');
+  const master = await pgSecret('master', {}, 'doc_master', 'NOCREATEROLE');
+  await stack.configure(await pgSecret('alt', { masterarn: master }), stack.failingFn);
+  await stack.createSecret('doctor/broken', { engine: 'postgres', port: 5432, username: 'x', password: 'not-printed-1' });
+  secrets.push('not-printed-1');
+
+  const mpw = password();
+  secrets.push(mpw);
+  await mdb.query("CREATE USER 'doc_app'@'%' IDENTIFIED BY ?", [mpw]);
+  await mdb.query(`GRANT SELECT ON \`${mdb.database}\`.* TO 'doc_app'@'%'`);
+  await stack.configure(await stack.createSecret('doctor/mariadb', { engine: 'mariadb', host: 'localhost', port: mdb.port, username: 'doc_app', password: mpw, dbname: mdb.database }), stack.failingFn);
+}, 60_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  await Promise.all([pg?.stop(), mdb?.stop()]);
+});
+
+test('a healthy PostgreSQL secret passes every check (exit 0), and the table says so', async () => {
+  const [json, table] = await Promise.all([
+    doctor('doctor/healthy', '--ca-file', pg.caFile!),
+    rotor(['doctor', 'doctor/healthy', '--ca-file', pg.caFile!], stack.env),
+  ]);
+  expect(json.out.checks.map((c) => [c.id, c.status])).toEqual([
+    ['secret', 'ok'], ['rotation', 'ok'], ['versions', 'ok'], ['value', 'ok'], ['strategy', 'ok'],
+    ['network', 'ok'], ['tls', 'ok'], ['login', 'ok'], ['privilege', 'ok'],
+  ]);
+  expect(json.check('login').detail).toBe('logged in as doc_healthy');
+  expect(json.code).toBe(0);
+  expect(table.stdout).toMatch(/doctor\/healthy: healthy/);
+  expect(table.code).toBe(0);
+});
+
+test('wrong port, wrong CA, stuck AWSPENDING, revoked privilege and invalid JSON: each reported with its fix (exit 1)', async () => {
+  const [port, ca, stuck, alt, broken] = await Promise.all([
+    doctor('doctor/wrongport', '--ca-file', pg.caFile!),
+    doctor('doctor/healthy', '--ca-file', pg.otherCaFile!),
+    doctor('doctor/stuck', '--ca-file', pg.caFile!),
+    doctor('doctor/alt', '--ca-file', pg.caFile!),
+    doctor('doctor/broken'),
+  ]);
+  for (const r of [port, ca, stuck, alt, broken]) expect(r.code).toBe(1);
+
+  expect(port.check('network')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/ECONNREFUSED/), fix: expect.stringMatching(/"port" in the secret/) });
+  expect(port.check('login').status).toBe('skip');
+
+  expect(ca.check('tls')).toMatchObject({ status: 'fail', fix: expect.stringMatching(/--ca-file/) });
+  expect(ca.check('login').status).toBe('skip');
+
+  const pendingVersion = /AWSPENDING is on version ([0-9a-f-]{36})/.exec(stuck.check('versions').detail)![1];
+  expect(stuck.check('versions')).toMatchObject({
+    status: 'fail',
+    fix: `aws secretsmanager update-secret-version-stage --secret-id doctor/stuck --version-stage AWSPENDING --remove-from-version-id ${pendingVersion}`,
+  });
+  expect(stuck.check('login').status).toBe('ok');
+
+  expect(alt.out.strategy).toBe('alternating-users');
+  expect(alt.check('privilege')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/doc_master has neither CREATEROLE nor SUPERUSER/), fix: 'ALTER ROLE doc_master CREATEROLE; (as a superuser; on RDS the master user has it)' });
+
+  expect(broken.check('value')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/no "host" field/) });
+  expect(broken.check('rotation')).toMatchObject({ status: 'fail', fix: expect.stringMatching(/aws secretsmanager rotate-secret --secret-id doctor\/broken/) });
+});
+
+test('MariaDB: healthy passes; a master without GRANT OPTION fails the privilege check', async () => {
+  const healthy = await doctor('doctor/mariadb', '--ca-file', mdb.caFile!);
+  expect(healthy.out.checks.filter((c) => c.status !== 'ok')).toEqual([]);
+  expect(healthy.code).toBe(0);
+
+  const mpw = password();
+  secrets.push(mpw);
+  await mdb.query("CREATE USER 'doc_master'@'%' IDENTIFIED BY ?", [mpw]);
+  await mdb.query("GRANT CREATE USER ON *.* TO 'doc_master'@'%'");
+  const master = await stack.createSecret('doctor/mariadb-master', { engine: 'mariadb', host: 'localhost', port: mdb.port, username: 'doc_master', password: mpw });
+  const apw = password();
+  secrets.push(apw);
+  await mdb.query("CREATE USER 'doc_alt'@'%' IDENTIFIED BY ?", [apw]);
+  await stack.configure(await stack.createSecret('doctor/mariadb-alt', { engine: 'mariadb', host: 'localhost', port: mdb.port, username: 'doc_alt', password: apw, masterarn: master }), stack.failingFn);
+  const alt = await doctor('doctor/mariadb-alt', '--ca-file', mdb.caFile!);
+  expect(alt.check('privilege')).toMatchObject({ status: 'fail', detail: 'master doc_master lacks GRANT OPTION', fix: expect.stringMatching(/WITH GRANT OPTION/) });
+  expect(alt.code).toBe(1);
+});
+
+test('server down: TCP reach fails with the fix; an unknown secret fails', async () => {
+  await pg.pause();
+  const [down, missing] = await Promise.all([doctor('doctor/healthy', '--ca-file', pg.caFile!), doctor('doctor/nope')]);
+  expect(down.check('network')).toMatchObject({ status: 'fail', fix: expect.stringMatching(/database is running/) });
+  expect(down.code).toBe(1);
+  expect(missing.out.checks).toEqual([expect.objectContaining({ id: 'secret', status: 'fail', detail: 'DescribeSecret failed: ResourceNotFoundException' })]);
+  expect(missing.code).toBe(1);
+});
