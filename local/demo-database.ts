@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -59,10 +60,11 @@ export async function startDemoDatabase(log: (line: string) => void = () => unde
     throw new Error(`embedded PostgreSQL did not start: ${(e as Error)?.message ?? 'exited early'}`);
   }
 
+  const caPem = readFileSync(ca.certFile, 'utf8');
   const query = async (sql: string, params?: unknown[]) => {
     const c = new Client({
       host: 'localhost', port, user: admin.username, password: admin.password, database: 'postgres',
-      ssl: { ca: await import('node:fs').then((fs) => fs.readFileSync(ca.certFile, 'utf8')), rejectUnauthorized: true },
+      ssl: { ca: caPem, rejectUnauthorized: true },
     });
     await c.connect();
     try {

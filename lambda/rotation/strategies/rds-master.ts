@@ -41,13 +41,10 @@ export class RdsMasterStrategy implements RotationStrategy {
     const { kind, identifier } = resourceOf(current);
 
     const already = await ctx.tryLogin(pending, 'AWSPENDING');
-    if (already) {
-      await already.close();
-      const db = await ctx.rds().describe(kind, identifier);
-      if (db.status === 'available') return;
-    }
-
+    await already?.close();
     const db = await ctx.rds().describe(kind, identifier);
+    if (already && db.status === 'available') return;
+
     this.assertSameDatabase(current, db);
     if (db.status !== 'resetting-master-credentials') {
       if (db.status !== 'available') {
