@@ -41,6 +41,26 @@ function register(name: string, hooks: Parameters<typeof fakeRotationHandler>[1]
   return arn;
 }
 
+/** Starts a rotation whose function waits in setSecret until `held` is opened. */
+async function rotationHeldInSetSecret(name: string) {
+  const { arn } = await newSecret();
+  const held = gate();
+  const reached = gate();
+  const calls: StepCall[] = [];
+  const fn = register(name, {
+    calls,
+    before: async (e) => {
+      if (e.Step === 'setSecret') {
+        reached.open();
+        await held.wait;
+      }
+    },
+  });
+  const r = await sm.send(new RotateSecretCommand({ SecretId: arn, RotationLambdaARN: fn }));
+  await reached.wait;
+  return { arn, held, calls, r };
+}
+
 test('a successful rotation: four steps in order, Lambda-like event and context, AWSCURRENT on the new version', async () => {
   const { arn, name, v1 } = await newSecret();
   const calls: StepCall[] = [];
@@ -123,21 +143,7 @@ test('a rotation function ARN nobody registered: RotateSecret succeeds, the rota
 });
 
 test('a new version created by someone else mid-rotation abandons it: AWSPENDING removed, RotationAbandoned, no further steps', async () => {
-  const { arn } = await newSecret();
-  const held = gate();
-  const reached = gate();
-  const calls: StepCall[] = [];
-  const fn = register('slow', {
-    calls,
-    before: async (e) => {
-      if (e.Step === 'setSecret') {
-        reached.open();
-        await held.wait;
-      }
-    },
-  });
-  const r = await sm.send(new RotateSecretCommand({ SecretId: arn, RotationLambdaARN: fn }));
-  await reached.wait;
+  const { arn, held, calls, r } = await rotationHeldInSetSecret('slow');
   const manual = token();
   await sm.send(new PutSecretValueCommand({ SecretId: arn, ClientRequestToken: manual, SecretString: '{"password":"set by hand"}' }));
   const end = await local.waitForRotation(arn, { versionId: r.VersionId });
@@ -215,21 +221,7 @@ test('an in-process step that outlives stepTimeoutMs fails with Sandbox.Timedout
 });
 
 test('CancelRotateSecret during a rotation stops it after the running step', async () => {
-  const { arn } = await newSecret();
-  const held = gate();
-  const reached = gate();
-  const calls: StepCall[] = [];
-  const fn = register('cancelled', {
-    calls,
-    before: async (e) => {
-      if (e.Step === 'setSecret') {
-        reached.open();
-        await held.wait;
-      }
-    },
-  });
-  const r = await sm.send(new RotateSecretCommand({ SecretId: arn, RotationLambdaARN: fn }));
-  await reached.wait;
+  const { arn, held, calls, r } = await rotationHeldInSetSecret('cancelled');
   const c = await sm.send(new CancelRotateSecretCommand({ SecretId: arn }));
   expect(c.VersionId).toBe(r.VersionId);
   held.open();
