@@ -1,13 +1,13 @@
 import { LambdaInvoker } from './lambda/invoker';
 import type { RotationFunction } from './lambda/types';
 import { isSecretArn, lambdaFunctionArn } from './secrets-manager/arn';
-import { FaultInjector, type FaultSpec } from './secrets-manager/faults';
+import { FaultInjector, type CallInterceptor, type FaultSpec } from './secrets-manager/faults';
 import { LifecycleLog, type RotationLifecycleEvent } from './secrets-manager/lifecycle-events';
 import type { OperationContext } from './secrets-manager/operations/context';
 import { seedSecret, type SeedSecretInput } from './secrets-manager/operations/secrets';
 import { Paginator } from './secrets-manager/pagination';
 import { StatePersistence } from './secrets-manager/persistence';
-import { RotationDriver } from './secrets-manager/rotation-driver';
+import { RotationDriver, type InvocationObserver } from './secrets-manager/rotation-driver';
 import { SecretsManagerHttpServer } from './secrets-manager/server';
 import { SecretStore } from './secrets-manager/store';
 
@@ -39,14 +39,21 @@ export interface LocalSecretsManagerOptions {
 }
 
 export type { RotationLifecycleEvent } from './secrets-manager/lifecycle-events';
-export type { FaultSpec } from './secrets-manager/faults';
+export type { FaultSpec, CallInterceptor, InterceptedCall } from './secrets-manager/faults';
+export type { InvocationObserver, ObservedInvocation } from './secrets-manager/rotation-driver';
 
 /** Fault injection and rate limits, also reachable over HTTP at /_rotor/faults. */
 export interface LocalFaults {
   /** Limits an operation (or '*') to `tps` requests per second (token bucket); `undefined` removes the limit. */
   setRateLimit(op: string, tps: number | undefined): void;
   inject(f: FaultSpec): void;
-  /** Removes every injected fault and rate limit. */
+  /**
+   * Calls `fn` before and after every operation is applied (undefined removes
+   * it). It may wait or throw a ServiceError (e.g. from `namedServiceError`).
+   * In-process only; for crash-point tests.
+   */
+  setInterceptor(fn: CallInterceptor | undefined): void;
+  /** Removes every injected fault, rate limit and interceptor. */
   clear(): void;
 }
 
@@ -158,6 +165,11 @@ export class LocalSecretsManager {
   /** Resolves when no rotation is running. */
   idle(): Promise<void> {
     return this.parts.driver.idle();
+  }
+
+  /** Calls `fn` when the rotation driver starts and ends each step's invocation (undefined removes it). */
+  observeInvocations(fn: InvocationObserver | undefined): void {
+    this.parts.driver.observer = fn;
   }
 
   /** Kills the warm child process of a child-process rotation function (an invocation in progress fails with Runtime.ExitError). */

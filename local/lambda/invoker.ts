@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { lambdaFunctionName } from '../secrets-manager/arn';
 import { createLambdaContext, logNames, MEMORY_LIMIT_MB } from './lambda-context';
+import { emitFunctionOutput } from './output-tap';
 import { InvocationError, toInvocationError, type RotationEvent, type RotationFunction } from './types';
 
 export interface InvokerOptions {
@@ -262,7 +263,7 @@ class ChildFunction {
 
   private capture(child: ChildProcess): void {
     const name = lambdaFunctionName(this.arn);
-    for (const stream of [child.stdout, child.stderr]) {
+    for (const [streamName, stream] of [['stdout', child.stdout], ['stderr', child.stderr]] as const) {
       if (!stream) continue;
       let partial = '';
       stream.setEncoding('utf8');
@@ -271,9 +272,15 @@ class ChildFunction {
         partial = lines.pop() ?? '';
         for (const line of lines) {
           this.logLines.push(line);
+          emitFunctionOutput({ functionArn: this.arn, stream: streamName, line });
           if (this.opts.echoLogs) process.stderr.write(`[${name}] ${line}\n`);
         }
         if (this.logLines.length > LOG_LINES_KEPT) this.logLines.splice(0, this.logLines.length - LOG_LINES_KEPT);
+      });
+      // A last line without a newline (a crash mid-write) is seen by taps too.
+      stream.on('end', () => {
+        if (partial) emitFunctionOutput({ functionArn: this.arn, stream: streamName, line: partial });
+        partial = '';
       });
     }
   }

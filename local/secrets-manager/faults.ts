@@ -15,6 +15,26 @@ export interface FaultSpec {
   delayMs?: number;
 }
 
+/** One Secrets Manager request as an interceptor sees it. */
+export interface InterceptedCall {
+  /** Operation name, e.g. `PutSecretValue`. */
+  op: string;
+  /** `before`: the request is parsed but not applied; `after`: applied, the answer not yet sent. */
+  phase: 'before' | 'after';
+  /** The parsed request (SecretId, VersionStage, ...). */
+  input: Record<string, unknown>;
+  /** Lower-cased request headers (the SDK's `amz-sdk-invocation-id` is the same on its retries of one call). */
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/**
+ * Called before and after every operation is applied. It may wait, or throw
+ * a ServiceError to answer with it (after `after`, the change stays made: the
+ * caller sees a failure of a call that took effect, as after a lost answer).
+ * For crash-point tests.
+ */
+export type CallInterceptor = (call: InterceptedCall) => Promise<void> | void;
+
 interface Bucket {
   tps: number;
   tokens: number;
@@ -29,6 +49,17 @@ interface Bucket {
 export class FaultInjector {
   private readonly buckets = new Map<string, Bucket>();
   private faults: (FaultSpec & { remaining?: number })[] = [];
+  private interceptor: CallInterceptor | undefined;
+
+  /** Installs (or, with undefined, removes) the interceptor of every operation. */
+  setInterceptor(fn: CallInterceptor | undefined): void {
+    this.interceptor = fn;
+  }
+
+  /** Runs the interceptor, if any, for one phase of a request. */
+  async intercept(call: InterceptedCall): Promise<void> {
+    if (this.interceptor) await this.interceptor(call);
+  }
 
   /** Limits an operation (or `*`) to `tps` requests per second; `undefined` removes the limit. */
   setRateLimit(op: string, tps: number | undefined): void {
@@ -58,6 +89,7 @@ export class FaultInjector {
   clear(): void {
     this.faults = [];
     this.buckets.clear();
+    this.interceptor = undefined;
   }
 
   describe(): { rateLimits: Record<string, number>; faults: FaultSpec[] } {

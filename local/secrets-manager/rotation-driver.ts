@@ -13,6 +13,18 @@ export interface RotationRetryOptions {
   maxBackoffMs: number;
 }
 
+/** A step invocation as the rotation driver makes it. */
+export interface ObservedInvocation {
+  phase: 'start' | 'end';
+  secretArn: string;
+  lambdaArn: string;
+  step: RotationEvent['Step'];
+  attempt: number;
+  /** On `end`, the error type when the invocation failed. */
+  errorType?: string;
+}
+export type InvocationObserver = (e: ObservedInvocation) => void;
+
 const STEPS: RotationEvent['Step'][] = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'];
 
 interface ActiveRotation {
@@ -50,6 +62,8 @@ interface ActiveRotation {
  */
 export class RotationDriver {
   private readonly active = new Map<string, ActiveRotation>();
+  /** Told of every step invocation (tests). */
+  observer: InvocationObserver | undefined;
 
   constructor(
     private readonly store: SecretStore,
@@ -135,6 +149,8 @@ export class RotationDriver {
           failure = { step, ...gone };
           break;
         }
+        const seen = { secretArn: rot.secretArn, lambdaArn: rot.lambdaArn, step, attempt };
+        this.observer?.({ ...seen, phase: 'start' });
         try {
           await this.invoker.invoke(rot.lambdaArn, {
             Step: step,
@@ -142,8 +158,10 @@ export class RotationDriver {
             ClientRequestToken: rot.token,
             RotationToken: rotationToken,
           });
+          this.observer?.({ ...seen, phase: 'end' });
         } catch (e) {
           const err = toInvocationError(e);
+          this.observer?.({ ...seen, phase: 'end', errorType: err.errorType });
           failure = { step, errorType: err.errorType, errorMessage: err.errorMessage };
           break;
         }

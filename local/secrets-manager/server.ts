@@ -73,8 +73,17 @@ export class SecretsManagerHttpServer extends LocalHttpServer {
         throw new SerializationException(body.trim() === '' ? 'The request body is empty; send a JSON object.' : 'The request body is not valid JSON.');
       }
       const input = parseInput(op.shape, json);
+      const call = { op: opName, input: input as Record<string, unknown>, headers: req.headers };
+      await this.deps.faults.intercept({ ...call, phase: 'before' });
       const before = store.revision;
-      const output = op.handler(input, this.deps.context);
+      let output: unknown;
+      try {
+        output = op.handler(input, this.deps.context);
+      } catch (e) {
+        // The call happened and its answer is an error: the interceptor's `after` applies to it too.
+        await this.deps.faults.intercept({ ...call, phase: 'after' });
+        throw e;
+      }
       if (store.revision !== before && this.deps.persistence) {
         try {
           await this.deps.persistence.save();
@@ -83,6 +92,7 @@ export class SecretsManagerHttpServer extends LocalHttpServer {
           throw new InternalServiceError('The local endpoint could not save its state file.');
         }
       }
+      await this.deps.faults.intercept({ ...call, phase: 'after' });
       sendJson(res, 200, output, { 'Content-Type': JSON_CONTENT_TYPE, 'x-amzn-RequestId': requestId });
     } catch (e) {
       let err: ServiceError;
