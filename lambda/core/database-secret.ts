@@ -65,6 +65,8 @@ export function parseDatabaseSecret(secretString: string | undefined, label: str
     if (required && v.length === 0) throw configurationError(`"${name}" in ${where} is empty`, fix);
     if (v.length > MAX_FIELD) throw configurationError(`"${name}" in ${where} is longer than ${MAX_FIELD} characters`, fix);
     if (v.includes('\u0000')) throw configurationError(`"${name}" in ${where} contains a NUL character`, fix);
+    // A lone UTF-16 surrogate (JSON allows "\ud800") has no UTF-8 form: the driver would send U+FFFD instead.
+    if (/\p{Cs}/u.test(v)) throw configurationError(`"${name}" in ${where} contains a lone UTF-16 surrogate, which is not valid Unicode`, fix);
     return v;
   };
 

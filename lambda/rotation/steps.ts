@@ -5,6 +5,9 @@ import type { RotationContext } from './rotation-context';
 import type { RotationStrategy } from './strategies/strategy';
 import type { RotationStep } from '../core/errors';
 
+/** SecretString quota: https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutSecretValue.html */
+const MAX_SECRET_STRING = 65536;
+
 /** What a step did, for the log and metrics. */
 export type StepOutcome = 'done' | 'already-done' | 'nothing-to-do';
 
@@ -49,7 +52,7 @@ export async function runStep(step: RotationStep, ctx: RotationContext, strategy
     case 'testSecret':
       return testSecret(ctx, strategy);
     case 'finishSecret':
-      return finishSecret(ctx);
+      return finishSecret(ctx, strategy);
   }
 }
 
@@ -63,7 +66,14 @@ async function createSecret(ctx: RotationContext, strategy: RotationStrategy): P
   const engine = ctx.engine(current.secret);
   const password = await ctx.store.randomPassword(ctx.config.password, engine.defaultExcludedCharacters);
   const pending = await strategy.nextCredential(current.secret, password, ctx);
-  await ctx.store.putPending(ctx.token, serializeDatabaseSecret(pending), ctx.event.rotationToken);
+  const value = serializeDatabaseSecret(pending);
+  if (value.length > MAX_SECRET_STRING) {
+    throw configurationError(
+      `the new AWSPENDING value would be ${value.length} characters, over the Secrets Manager limit of ${MAX_SECRET_STRING}`,
+      'Remove unneeded fields from the secret JSON so that a longer password still fits, then rotate again.',
+    );
+  }
+  await ctx.store.putPending(ctx.token, value, ctx.event.rotationToken);
   return 'done';
 }
 
@@ -98,9 +108,13 @@ async function testSecret(ctx: RotationContext, strategy: RotationStrategy): Pro
   return 'done';
 }
 
-async function finishSecret(ctx: RotationContext): Promise<StepOutcome> {
+async function finishSecret(ctx: RotationContext, strategy: RotationStrategy): Promise<StepOutcome> {
   const currentVersion = ctx.currentVersionId();
   if (currentVersion === ctx.token) return 'already-done';
+  // Never promote a version testSecret could not have passed: one without a
+  // value, or one that points elsewhere (invariant 3) - the step may be
+  // invoked directly, out of order.
+  strategy.validatePending((await ctx.current()).secret, await ctx.pending(), ctx);
   await ctx.store.moveCurrent(ctx.token, currentVersion);
   return 'done';
 }

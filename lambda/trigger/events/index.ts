@@ -30,7 +30,8 @@ const ROUTES: Record<string, { detailType?: string; parse: (e: Record<string, un
 export function parseTriggerEvent(raw: unknown, opts: EventParseOptions = {}): TriggerRequest {
   if (!isObject(raw)) throw invalidEvent('the event is not a JSON object');
   const source = raw.source;
-  const route = typeof source === 'string' ? ROUTES[source] : undefined;
+  // Own keys only: "__proto__" or "constructor" must not reach Object.prototype.
+  const route = typeof source === 'string' && Object.hasOwn(ROUTES, source) ? ROUTES[source] : undefined;
   if (!route) {
     throw new InvalidTriggerEventError(
       'configuration',
