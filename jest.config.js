@@ -1,6 +1,7 @@
 /** @type {import('jest').Config} */
 module.exports = {
-  testEnvironment: 'node',
+  // The Node environment plus the leak audit (captures test output, scans it for the passwords the file created).
+  testEnvironment: '<rootDir>/test/support/leak-audit/environment.js',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {
@@ -13,4 +14,7 @@ module.exports = {
   maxWorkers: 2,
   testTimeout: 60000,
   setupFiles: ['<rootDir>/test/support/jest-env.ts'],
+  setupFilesAfterEnv: ['<rootDir>/test/support/leak-audit/capture.ts'],
+  globalSetup: '<rootDir>/test/support/leak-audit/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/leak-audit/global-teardown.ts',
 };

@@ -5,6 +5,7 @@ import { CreateSecretCommand, RotateSecretCommand, SecretsManagerClient } from '
 import { LocalSecretsManager, localClientConfig } from '../../local';
 import { createRotationHandler } from '../../lambda/rotation/handler';
 import { silentLogger } from '../support/rotation-fixture';
+import { recordOutput, recordPassword } from '../support/leak-audit/state';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const MANAGED = { Key: 'rotor:managed-by', Value: 'cli-test' };
@@ -22,6 +23,8 @@ export function rotor(args: string[], env: Record<string, string> = {}, timeoutM
       cwd: ROOT, timeout: timeoutMs,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', NO_COLOR: '1', ...env },
     }, (err, stdout, stderr) => {
+      recordOutput('cli', stdout);
+      recordOutput('cli', stderr);
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
     });
   });
@@ -98,4 +101,8 @@ export async function startCliStack(handlerEnv: Record<string, string>): Promise
   return stack;
 }
 
-export const password = () => randomBytes(12).toString('hex');
+export const password = () => {
+  const p = randomBytes(12).toString('hex');
+  recordPassword(p, 'test-helper');
+  return p;
+};

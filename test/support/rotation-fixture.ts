@@ -12,8 +12,11 @@ import { LocalSecretsManager, localClientConfig, type RotationLifecycleEvent } f
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createRotationHandler } from '../../lambda/rotation/handler';
 
-/** Handlers in tests log only when asked (ROTOR_TEST_LOGS=1); the leak test captures its own. */
-export const silentLogger = () => new Logger({ serviceName: 'rotor-rotation', logLevel: process.env.ROTOR_TEST_LOGS ? 'DEBUG' : 'SILENT' });
+/**
+ * Handlers in tests log at DEBUG, so that the leak audit (test/support/leak-audit) scans every
+ * line they can write; the lines are captured, and printed only with ROTOR_TEST_LOGS=1.
+ */
+export const silentLogger = () => new Logger({ serviceName: 'rotor-rotation', logLevel: 'DEBUG' });
 import { startPostgres, canLogin } from './postgres-server';
 import { startMariadb, canLoginMariadb } from './mariadb-server';
 
