@@ -11,6 +11,7 @@ import { engineFamily, parseDatabaseSecret, TLS_MODES, type DatabaseSecret, type
 import { isRotationError, RotationError } from '../../lambda/core/errors';
 import { AWSCURRENT, AWSPENDING, errorName } from '../../lambda/core/secret-store';
 import { engineFor } from '../../lambda/rotation/engines';
+import { parseGrantLine } from '../../lambda/rotation/engines/mysql';
 import type { ConnectionSettings, DatabaseSession } from '../../lambda/rotation/engines/engine';
 import { secretsManagerClient, type AwsOptions } from '../lib/aws';
 import { colourOn, describeError, paint, printJson, tableStyle, type Colour } from '../lib/output';
@@ -169,6 +170,7 @@ export async function diagnose(client: SecretsManagerClient, opts: DoctorOptions
   // 7-8. TLS and login (TLS is negotiated inside the database protocol, before authentication).
   const tlsTitle = 'TLS handshake and certificate';
   let session: DatabaseSession | undefined;
+  let barred: { detail: string; fix: string } | undefined;
   try {
     session = await engineFor(secret.engine).connect(secret, settings);
     add({ id: 'tls', title: tlsTitle, status: tlsMode === 'verify-full' ? 'ok' : 'warn', detail: tlsDetail(tlsMode, settings.caFile), fix: tlsMode === 'verify-full' ? undefined : 'use "ssl": "verify-full" in the secret (rotation never falls back to plaintext, but an unverified server can be impersonated)' });
@@ -179,14 +181,16 @@ export async function diagnose(client: SecretsManagerClient, opts: DoctorOptions
       add({ id: 'tls', title: tlsTitle, status: 'fail', detail: `${re.detail} (code ${re.code})`, fix: `${settings.caFile ? `the server certificate is not signed by a CA in ${settings.caFile} or does not name ${secret.host}: pass the right CA bundle with --ca-file (for RDS: https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem)` : 'pass the CA bundle that signed the server certificate with --ca-file (the rotation function uses ROTOR_TLS_CA_FILE)'}` });
       add({ id: 'login', title: 'login with AWSCURRENT', status: 'skip', detail: 'TLS failed first' });
     } else {
-      add({ id: 'tls', title: tlsTitle, status: re?.category === 'authentication' || re?.category === 'permission' ? 'ok' : 'skip', detail: re?.category === 'authentication' ? tlsDetail(tlsMode, settings.caFile) : 'not reached' });
-      add({ id: 'login', title: 'login with AWSCURRENT', status: 'fail', detail: re ? `${re.detail}${re.code ? ` (code ${re.code})` : ''}` : describeError(e), fix: re?.action ?? 'check the database log' });
+      barred = re ? loginBarred(re, secret) : undefined;
+      add({ id: 'tls', title: tlsTitle, status: re?.category === 'authentication' || re?.category === 'permission' || barred ? 'ok' : 'skip', detail: re?.category === 'authentication' || barred ? tlsDetail(tlsMode, settings.caFile) : 'not reached' });
+      add({ id: 'login', title: 'login with AWSCURRENT', status: 'fail', detail: re ? `${re.detail}${re.code ? ` (code ${re.code})` : ''}` : describeError(e), fix: barred?.fix ?? re?.action ?? 'check the database log' });
     }
   }
 
   // 9. The privilege the strategy needs.
   try {
-    if (!session) add({ id: 'privilege', title: 'privilege for the strategy', status: 'skip', detail: 'no session' });
+    if (barred && strategy !== 'rds-master') add({ id: 'privilege', title: 'privilege for the strategy', status: 'fail', detail: barred.detail, fix: barred.fix });
+    else if (!session) add({ id: 'privilege', title: 'privilege for the strategy', status: 'skip', detail: 'no session' });
     else if (strategy === 'single-user') add(await ownPasswordCheck(secret, session));
     else if (strategy === 'alternating-users') add(await masterCheck(client, secret, settings));
     else add({ id: 'privilege', title: 'privilege for the strategy', status: 'ok', detail: 'rds-master changes the password through the RDS API (ModifyDB*), not SQL' });
@@ -201,6 +205,23 @@ function tlsDetail(mode: TlsMode, caFile?: string): string {
   if (mode === 'verify-full') return `verify-full: certificate verified against ${caFile ?? "Node's trust store"} and the host name`;
   return mode === 'require' ? 'require: encrypted, certificate NOT verified' : 'disable: plaintext connection';
 }
+
+/**
+ * The server knows the password but will not let the account in (PostgreSQL NOLOGIN, MySQL/MariaDB
+ * ACCOUNT LOCK): no password change can help, and the rotating user cannot change its own password.
+ */
+function loginBarred(e: RotationError, secret: DatabaseSecret): { detail: string; fix: string } | undefined {
+  if (e.code === '28000' && /not permitted to log in/.test(e.detail)) {
+    return { detail: `${secret.username} has NOLOGIN: it cannot log in, so it cannot change its own password and no rotated password would work`, fix: `ALTER ROLE ${pgIdent(secret.username)} LOGIN; (as a superuser or a role with CREATEROLE)` };
+  }
+  if (e.code === '3118' || e.code === '4151') {
+    return { detail: `the account ${secret.username} is locked: it cannot log in, so it cannot change its own password and no rotated password would work`, fix: `ALTER USER ${sqlString(secret.username)}@'%' ACCOUNT UNLOCK; (with the account's own host part, see SELECT Host FROM mysql.user WHERE User = ${sqlString(secret.username)})` };
+  }
+  return undefined;
+}
+
+const pgIdent = (name: string) => (/^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`);
+const sqlString = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 
 async function reachable(host: string, port: number, timeoutMs: number): Promise<Omit<Check, 'id' | 'title'>> {
   let address: string;
@@ -231,10 +252,10 @@ async function reachable(host: string, port: number, timeoutMs: number): Promise
 }
 
 /** Run one read-only query on an engine session (its driver connection; the engines expose no raw query). */
-async function query(session: DatabaseSession, sql: string): Promise<Array<Record<string, unknown>>> {
-  const s = session as unknown as { client?: { query(sql: string): Promise<{ rows: Array<Record<string, unknown>> }> }; conn?: { query(sql: string): Promise<[unknown]> } };
-  if (s.client) return (await s.client.query(sql)).rows;
-  if (s.conn) return (await s.conn.query(sql))[0] as Array<Record<string, unknown>>;
+async function query(session: DatabaseSession, sql: string, params: unknown[] = []): Promise<Array<Record<string, unknown>>> {
+  const s = session as unknown as { client?: { query(sql: string, params: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }> }; conn?: { query(sql: string, params: unknown[]): Promise<[unknown]> } };
+  if (s.client) return (await s.client.query(sql, params)).rows;
+  if (s.conn) return (await s.conn.query(sql, params))[0] as Array<Record<string, unknown>>;
   throw new Error('this engine session does not allow queries');
 }
 
@@ -280,24 +301,126 @@ async function masterCheck(client: SecretsManagerClient, secret: DatabaseSecret,
     return { id: 'privilege', title, status: 'fail', detail: `master ${master.username} cannot log in: ${re?.detail ?? describeError(e)}`, fix: re?.action ?? 'fix the master secret' };
   }
   try {
-    if (engineFamily(master.engine) === 'postgres') {
-      const r = (await query(session, 'SELECT rolname, rolsuper, rolcreaterole FROM pg_roles WHERE rolname = current_user'))[0] ?? {};
-      if (r.rolsuper === true || r.rolcreaterole === true) {
-        return { id: 'privilege', title, status: 'ok', detail: `master ${String(r.rolname)} has ${r.rolsuper ? 'SUPERUSER' : 'CREATEROLE'}` };
-      }
-      return { id: 'privilege', title, status: 'fail', detail: `master ${String(r.rolname)} has neither CREATEROLE nor SUPERUSER: it cannot create or re-password ${secret.username}_clone`, fix: `ALTER ROLE ${String(r.rolname)} CREATEROLE; (as a superuser; on RDS the master user has it)` };
-    }
-    const rows = await query(session, "SELECT PRIVILEGE_TYPE AS p, IS_GRANTABLE AS g FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')");
-    const createUser = rows.some((r) => r.p === 'CREATE USER');
-    const grantOption = rows.some((r) => r.g === 'YES');
-    if (createUser && grantOption) return { id: 'privilege', title, status: 'ok', detail: `master ${master.username} has CREATE USER and GRANT OPTION` };
-    const missing = [!createUser && 'CREATE USER', !grantOption && 'GRANT OPTION'].filter(Boolean).join(' and ');
-    return { id: 'privilege', title, status: 'fail', detail: `master ${master.username} lacks ${missing}`, fix: `GRANT CREATE USER ON *.* TO '${master.username}'@'%' WITH GRANT OPTION; (plus every privilege ${secret.username} holds, with GRANT OPTION)` };
+    if (engineFamily(master.engine) === 'postgres') return await pgMasterCheck(session, secret, title);
+    return await mysqlMasterCheck(session, secret, master, title);
   } catch (e) {
     return { id: 'privilege', title, status: 'fail', detail: `could not read the master's privileges: ${isRotationError(e) ? e.detail : describeError(e)}`, fix: 'check the master user' };
   } finally {
     await session.close().catch(() => undefined);
   }
+}
+
+/**
+ * PostgreSQL: CREATEROLE creates the clone, sets both users' passwords and grants the base user to
+ * the clone (what PostgresSession.syncAlternateUser runs). CREATEROLE cannot alter SUPERUSER,
+ * REPLICATION or BYPASSRLS roles, and from PostgreSQL 16 on only roles it holds ADMIN OPTION on.
+ */
+async function pgMasterCheck(session: DatabaseSession, secret: DatabaseSecret, title: string): Promise<Check> {
+  const r = (await query(session, "SELECT rolname, rolsuper, rolcreaterole, current_setting('server_version_num')::int AS v FROM pg_roles WHERE rolname = current_user"))[0] ?? {};
+  const m = String(r.rolname);
+  if (r.rolsuper === true) return { id: 'privilege', title, status: 'ok', detail: `master ${m} has SUPERUSER` };
+  if (r.rolcreaterole !== true) {
+    return { id: 'privilege', title, status: 'fail', detail: `master ${m} has neither CREATEROLE nor SUPERUSER: it cannot create or re-password ${secret.username}_clone`, fix: `ALTER ROLE ${pgIdent(m)} CREATEROLE; (as a superuser; on RDS the master user has it)` };
+  }
+  const base = secret.username.endsWith('_clone') ? secret.username.slice(0, -'_clone'.length) : secret.username;
+  const users = await query(session,
+    `SELECT u.rolname, u.rolsuper, u.rolreplication, u.rolbypassrls,
+            EXISTS (SELECT 1 FROM pg_auth_members a WHERE a.roleid = u.oid AND a.member = (SELECT oid FROM pg_roles WHERE rolname = current_user) AND a.admin_option) AS admin
+       FROM pg_roles u WHERE u.rolname IN ($1, $2) ORDER BY 1`, [base, `${base}_clone`]);
+  const problems: string[] = [];
+  const fixes: string[] = [];
+  for (const u of users) {
+    const name = String(u.rolname);
+    const attrs = [u.rolsuper === true && 'SUPERUSER', u.rolreplication === true && 'REPLICATION', u.rolbypassrls === true && 'BYPASSRLS'].filter(Boolean);
+    if (attrs.length > 0) {
+      problems.push(`${name} has ${attrs.join(', ')}, which only a superuser may alter`);
+      fixes.push(`ALTER ROLE ${pgIdent(name)} ${attrs.map((a) => `NO${a}`).join(' ')};`);
+    }
+    if (Number(r.v) >= 160000 && u.admin !== true) {
+      problems.push(`on PostgreSQL 16+ CREATEROLE acts only on roles it holds ADMIN OPTION on, and ${m} has none on ${name}`);
+      fixes.push(`GRANT ${pgIdent(name)} TO ${pgIdent(m)} WITH ADMIN OPTION;`);
+    }
+  }
+  if (problems.length > 0) return { id: 'privilege', title, status: 'fail', detail: `master ${m} has CREATEROLE, but ${problems.join('; ')}`, fix: `${fixes.join(' ')} (as a superuser)` };
+  return { id: 'privilege', title, status: 'ok', detail: `master ${m} has CREATEROLE${Number(r.v) >= 160000 ? ` and ADMIN OPTION on ${base}` : ''}` };
+}
+
+/**
+ * MySQL/MariaDB: what MysqlSession.syncAlternateUser runs as the master: CREATE USER / DROP USER /
+ * ALTER USER (CREATE USER), SHOW GRANTS FOR and mysql.user (SELECT on mysql), on MariaDB
+ * SET PASSWORD FOR another user (UPDATE on mysql), and GRANT of every privilege the current user
+ * holds (the privilege itself and GRANT OPTION).
+ */
+async function mysqlMasterCheck(session: DatabaseSession, secret: DatabaseSecret, master: DatabaseSecret, title: string): Promise<Check> {
+  const [me] = await query(session, "SELECT CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''') AS g, SUBSTRING_INDEX(CURRENT_USER(), '@', -1) AS h, VERSION() AS v");
+  const grantee = String(me.g);
+  const account = `${sqlString(master.username)}@${sqlString(String(me.h))}`;
+  const global = await query(session, 'SELECT PRIVILEGE_TYPE AS p, IS_GRANTABLE AS g FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = ?', [grantee]);
+  const createUser = global.some((r) => r.p === 'CREATE USER');
+  const grantOption = global.some((r) => r.g === 'YES');
+  if (!createUser || !grantOption) {
+    const missing = [!createUser && 'CREATE USER', !grantOption && 'GRANT OPTION'].filter(Boolean).join(' and ');
+    return { id: 'privilege', title, status: 'fail', detail: `master ${master.username} lacks ${missing}`, fix: `GRANT CREATE USER ON *.* TO ${account} WITH GRANT OPTION; (plus every privilege ${secret.username} holds)` };
+  }
+  const schema = await query(session, 'SELECT TABLE_SCHEMA AS s, PRIVILEGE_TYPE AS p FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = ?', [grantee]);
+  const table = await query(session, 'SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, PRIVILEGE_TYPE AS p FROM information_schema.TABLE_PRIVILEGES WHERE GRANTEE = ?', [grantee]);
+  const has = (p: string, db?: string, tbl?: string) => global.some((r) => r.p === p)
+    || (db !== undefined && schema.some((r) => r.s === db && r.p === p))
+    || (db !== undefined && tbl !== undefined && table.some((r) => r.s === db && r.t === tbl && r.p === p));
+
+  const mariadb = /mariadb/i.test(String(me.v));
+  const mysqlSchema = ['SELECT', ...(mariadb ? ['UPDATE'] : [])].filter((p) => !has(p, 'mysql'));
+  if (mysqlSchema.length > 0) {
+    const why = [
+      mysqlSchema.includes('SELECT') && 'SELECT: SHOW GRANTS FOR and mysql.user read the current user',
+      mysqlSchema.includes('UPDATE') && 'UPDATE: MariaDB runs SET PASSWORD FOR an existing alternate user',
+    ].filter(Boolean).join('; ');
+    return { id: 'privilege', title, status: 'fail', detail: `master ${master.username} lacks ${mysqlSchema.join(' and ')} on the mysql schema (${why})`, fix: `GRANT ${mysqlSchema.join(', ')} ON mysql.* TO ${account};` };
+  }
+
+  // Every privilege the current user holds must be the master's to grant (GRANT OPTION is global, checked above).
+  const missing: string[] = [];
+  const unchecked: string[] = [];
+  const ident = '`((?:[^`]|``)*)`';
+  const dbLevel = new RegExp(`^${ident}\\.\\*$`);
+  const tableLevel = new RegExp(`^${ident}\\.${ident}$`);
+  const unquote = (x?: string) => x?.replace(/``/g, '`');
+  const hosts = await query(session, 'SELECT Host AS h FROM mysql.user WHERE User = ?', [secret.username]);
+  for (const { h } of hosts) {
+    for (const row of await query(session, 'SHOW GRANTS FOR ?@?', [secret.username, String(h)])) {
+      let line: ReturnType<typeof parseGrantLine>;
+      try {
+        line = parseGrantLine(String(Object.values(row)[0] ?? ''), { user: secret.username, host: String(h) });
+      } catch {
+        unchecked.push('a grant line of an unknown shape');
+        continue;
+      }
+      if (!line) continue;
+      const on = line.what.indexOf(' ON ');
+      const privs = on > 0 ? line.what.slice(0, on).split(', ') : [];
+      const level = on > 0 ? line.what.slice(on + 4) : '';
+      const db = dbLevel.exec(level);
+      const tbl = tableLevel.exec(level);
+      if (line.kind !== 'privileges' || privs.some((p) => p.includes('(') || p === 'ALL PRIVILEGES') || !(level === '*.*' || db || tbl)) {
+        unchecked.push(`${line.what}${line.kind === 'role' ? ' (a role: the master needs it WITH ADMIN OPTION)' : ''}`);
+        continue;
+      }
+      const lacking = privs.filter((p) => !has(p, unquote(db?.[1] ?? tbl?.[1]), unquote(tbl?.[2])));
+      if (lacking.length > 0) missing.push(`${lacking.join(', ')} ON ${level}`);
+    }
+  }
+  if (missing.length > 0) {
+    return {
+      id: 'privilege', title, status: 'fail',
+      detail: `master ${master.username} cannot pass on what ${secret.username} holds: it lacks ${missing.join('; ')}`,
+      fix: missing.map((m) => `GRANT ${m} TO ${account};`).join(' '),
+    };
+  }
+  const summary = `master ${master.username} has CREATE USER WITH GRANT OPTION, ${mariadb ? 'SELECT and UPDATE' : 'SELECT'} on mysql.* and every privilege ${secret.username} holds`;
+  if (unchecked.length > 0) {
+    return { id: 'privilege', title, status: 'warn', detail: `${summary}, except what doctor cannot check: ${unchecked.join('; ')}`, fix: 'make sure the master may grant these (roles WITH ADMIN OPTION, proxy grants WITH GRANT OPTION, ALL PRIVILEGES: all of them)' };
+  }
+  return { id: 'privilege', title, status: 'ok', detail: summary };
 }
 
 /** rds-master: instance/cluster state and RDS-managed passwords, through the RDS API when it is reachable. */
