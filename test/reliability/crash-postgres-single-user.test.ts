@@ -1,0 +1,3 @@
+import { defineCrashMatrix } from './crash/define-crash-matrix';
+
+defineCrashMatrix({ engine: 'postgres', strategy: 'single-user' });
