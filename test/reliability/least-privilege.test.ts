@@ -257,8 +257,8 @@ describe.each<TestEngine>(['postgres', 'mariadb'])('%s: least privilege', (engin
     observed.cloneLeftBehind = await exists(clone);
   });
 
-  // DEFECT (MariaDB): MysqlSession.syncAccount creates the clone before its grants; a failing GRANT leaves it behind.
-  (engine === 'mariadb' ? test.failing : test)('alternating-users, failed setSecret: no half-made clone is left behind', () => {
+  // Was a defect on MariaDB: syncAccount created the clone before its grants and a failing GRANT left it behind.
+  test('alternating-users, failed setSecret: no half-made clone is left behind', () => {
     expect(observed.cloneLeftBehind).toBe(false);
   });
 
@@ -295,8 +295,8 @@ describe.each<TestEngine>(['postgres', 'mariadb'])('%s: least privilege', (engin
     observed.barredCategory = /^setSecret: \[(\w+)\]/.exec(o.errorMessage ?? '')?.[1];
   });
 
-  // DEFECT: PostgreSQL 28000 "not permitted to log in" is [authentication] ("password changed outside rotation"), MariaDB 4151 (locked) is [configuration].
-  test.failing('single-user, a user that may not log in: the failure is categorised [permission]', () => {
+  // Was a defect: PostgreSQL 28000 "not permitted to log in" was [authentication], MariaDB 4151 (locked) [configuration].
+  test('single-user, a user that may not log in: the failure is categorised [permission]', () => {
     expect(observed.barredCategory).toBe('permission');
   });
 });

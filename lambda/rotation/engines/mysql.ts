@@ -248,7 +248,18 @@ class MysqlSession implements DatabaseSession {
       created = Number(result?.warningStatus ?? 0) === 0;
     }
     if (!created) await this.setAccountPassword(target, host, password, SYNC_CONTEXT);
+    try {
+      await this.copyAccount(source, wanted, target, host, label);
+    } catch (e) {
+      // An account this call created and could not finish is dropped: no half-made user (with the
+      // pending password and the wrong privileges) stays behind. A failed drop keeps the first error.
+      if (created) await this.conn.query({ sql: 'DROP USER IF EXISTS ?@?', values: [target, host] }).catch(() => undefined);
+      throw e;
+    }
+  }
 
+  /** Grants, default roles, TLS requirement and limits of `source` onto `target`, then read back and compared. */
+  private async copyAccount(source: string, wanted: AccountProps, target: string, host: string, label: string): Promise<void> {
     const grants = await this.grantsOf(source, host);
     await this.syncGrants(target, host, grants);
 
@@ -739,6 +750,7 @@ const NETWORK_CODES = new Set([
 /** Server error numbers (errno) by category. */
 const AUTH_ERRNOS = new Set([1045, 1698]);
 const EXPIRED_ERRNOS = new Set([1820, 1862]);
+const LOCKED_ERRNOS = new Set([4151, 3118]);
 const PERMISSION_ERRNOS = new Set([1044, 1142, 1227, 1370, 1131, 1132, 1211, 1410]);
 const TIMEOUT_ERRNOS = new Set([3024, 1969, 1205]);
 const UNAVAILABLE_ERRNOS = new Set([1040, 1203, 1053, 1077, 1079, 1080, 1152, 1927, 2002, 2003, 2006, 2013]);
@@ -795,6 +807,10 @@ export function classifyMysqlError(
     new RotationError({ category, message: base, action, code: code ?? category, cause: undefined });
 
   if (errno !== undefined) {
+    if (LOCKED_ERRNOS.has(errno)) {
+      // MariaDB 4151 / MySQL 3118: the account is locked; no password would log in.
+      return mk('permission', `The account is locked; run ALTER USER '${secret.username.replace(/'/g, "''")}'@'%' ACCOUNT UNLOCK (with the account's host), or fix "username" in the secret.`);
+    }
     if (context.loggedIn && AUTH_ERRNOS.has(errno)) {
       return mk('permission', context.permissionAction ?? 'The user may not do this; grant it the needed privilege.');
     }

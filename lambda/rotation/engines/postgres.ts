@@ -232,6 +232,10 @@ export function classifyPgError(
   const mk = (category: ErrorCategory, action: string) =>
     new RotationError({ category, message: base, action, code: code ?? category, cause: undefined });
 
+  if (code === '28000' && /not permitted to log in/i.test(text)) {
+    // The password may be right: the role has NOLOGIN. Trying other passwords would not help.
+    return mk('permission', `The role may not log in (NOLOGIN); run ALTER ROLE "${secret.username.replace(/"/g, '""')}" LOGIN, or fix "username" in the secret.`);
+  }
   if (code === '28P01' || code === '28000') {
     return mk('authentication', 'The password in this secret version is not valid for that user (or pg_hba.conf refuses the login). If the database password was changed outside rotation, put the working password into the secret as AWSCURRENT.');
   }

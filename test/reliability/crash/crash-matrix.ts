@@ -105,7 +105,7 @@ export class CrashMatrix {
     const proxy = await startStatementProxy(spec.engine === 'postgres' ? 'postgres' : 'mysql', { host: '127.0.0.1', port: db.port });
     const local = await LocalSecretsManager.start({ port: 0, rotation: { maxAttempts: 4, initialBackoffMs: 10, maxBackoffMs: 40, stepTimeoutMs: 20_000 } });
     const rds = spec.strategy === 'rds-master' ? await LocalRds.start({ port: 0, passwordChangeDelayMs: 30 }) : undefined;
-    const probeSm = new SecretsManagerClient({ ...localClientConfig(local.endpoint, local.region), maxAttempts: 1, customUserAgent: PROBE_AGENT });
+    const probeSm = new SecretsManagerClient({ ...localClientConfig(local.endpoint, local.region), maxAttempts: 3, customUserAgent: PROBE_AGENT });
     const env = { ROTOR_TLS_MODE: 'disable', ROTOR_STRATEGY: spec.strategy };
     const handler = createRotationHandler({
       secretsManager: new SecretsManagerClient({ ...localClientConfig(local.endpoint, local.region), maxAttempts: 3 }),
@@ -341,7 +341,8 @@ export class CrashMatrix {
       } catch {
         value = undefined; // a value-less AWSPENDING (RotateSecret made it; createSecret has not filled it yet)
       }
-      if (value?.username && value.password && (await this.canLogin(value.username, value.password))) {
+      // A login refused for any reason (e.g. a half-synced clone without access to the database) does not count.
+      if (value?.username && value.password && (await this.canLogin(value.username, value.password).catch(() => false))) {
         logins.push(...(v.VersionStages ?? []).filter((s) => PROBED_LABELS.includes(s)));
       }
     }
