@@ -122,7 +122,7 @@ export async function diagnose(client: SecretsManagerClient, opts: DoctorOptions
     add({
       id: 'versions', title: 'versions (AWSCURRENT / AWSPENDING)', status: 'fail',
       detail: `AWSPENDING is on version ${pending}, AWSCURRENT on ${current ?? '(none)'}: a rotation did not finish, and Secrets Manager refuses new rotations until AWSPENDING is removed. If a rotation is running right now, wait for it instead.`,
-      fix: `aws secretsmanager update-secret-version-stage --secret-id ${quoted} --version-stage AWSPENDING --remove-from-version-id ${pending}`,
+      fix: `if AWSCURRENT logs in (see the login check): aws secretsmanager update-secret-version-stage --secret-id ${quoted} --version-stage AWSPENDING --remove-from-version-id ${pending}`,
     });
   } else {
     add({ id: 'versions', title: 'versions (AWSCURRENT / AWSPENDING)', status: current ? 'ok' : 'fail', detail: current ? `AWSCURRENT on ${current}; no rotation pending` : 'no version has AWSCURRENT', fix: current ? undefined : `aws secretsmanager put-secret-value --secret-id ${quoted} --secret-string file://secret.json` });
@@ -185,6 +185,16 @@ export async function diagnose(client: SecretsManagerClient, opts: DoctorOptions
       add({ id: 'tls', title: tlsTitle, status: re?.category === 'authentication' || re?.category === 'permission' || barred ? 'ok' : 'skip', detail: re?.category === 'authentication' || barred ? tlsDetail(tlsMode, settings.caFile) : 'not reached' });
       add({ id: 'login', title: 'login with AWSCURRENT', status: 'fail', detail: re ? `${re.detail}${re.code ? ` (code ${re.code})` : ''}` : describeError(e), fix: barred?.fix ?? re?.action ?? 'check the database log' });
     }
+  }
+
+  // A stuck AWSPENDING while AWSCURRENT is refused: setSecret probably set AWSPENDING's password
+  // before the rotation failed, so AWSPENDING may be the only working credential. Removing it would
+  // lock everyone out; finishing the rotation is the repair.
+  const versionsCheck = checks.find((c) => c.id === 'versions');
+  const loginCheck = checks.find((c) => c.id === 'login');
+  if (versionsCheck?.status === 'fail' && pending !== undefined && pending !== current && current !== undefined && loginCheck?.status === 'fail' && !barred) {
+    versionsCheck.detail += ' AWSCURRENT does not log in: the failed rotation probably already changed the password to the AWSPENDING value, which may now be the only working credential. Do not remove AWSPENDING.';
+    versionsCheck.fix = `check that the AWSPENDING value logs in, then finish the rotation: aws secretsmanager update-secret-version-stage --secret-id ${quoted} --version-stage AWSCURRENT --move-to-version-id ${pending} --remove-from-version-id ${current}`;
   }
 
   // 9. The privilege the strategy needs.

@@ -1,3 +1,4 @@
+import { DescribeSecretCommand, GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { startPostgres, type PgServer } from '../support/postgres-server';
 import { startMariadb, type MariadbServer } from '../support/mariadb-server';
 import { freePort } from '../support/free-port';
@@ -80,7 +81,7 @@ test('wrong port, wrong CA, stuck AWSPENDING, revoked privilege and invalid JSON
   const pendingVersion = /AWSPENDING is on version ([0-9a-f-]{36})/.exec(stuck.check('versions').detail)![1];
   expect(stuck.check('versions')).toMatchObject({
     status: 'fail',
-    fix: `aws secretsmanager update-secret-version-stage --secret-id doctor/stuck --version-stage AWSPENDING --remove-from-version-id ${pendingVersion}`,
+    fix: `if AWSCURRENT logs in (see the login check): aws secretsmanager update-secret-version-stage --secret-id doctor/stuck --version-stage AWSPENDING --remove-from-version-id ${pendingVersion}`,
   });
   expect(stuck.check('login').status).toBe('ok');
 
@@ -89,6 +90,27 @@ test('wrong port, wrong CA, stuck AWSPENDING, revoked privilege and invalid JSON
 
   expect(broken.check('value')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/no "host" field/) });
   expect(broken.check('rotation')).toMatchObject({ status: 'fail', fix: expect.stringMatching(/aws secretsmanager rotate-secret --secret-id doctor\/broken/) });
+});
+
+test('stuck AWSPENDING that is the only working credential: doctor says finish the rotation, never remove AWSPENDING', async () => {
+  const oldPw = password();
+  const arn = await pgSecret('halfway');
+  // As after a rotation that failed after setSecret: the database has the AWSPENDING password, AWSCURRENT the old one.
+  const current = JSON.parse((await stack.sm.send(new GetSecretValueCommand({ SecretId: arn }))).SecretString!);
+  secrets.push(oldPw);
+  const d0 = await stack.sm.send(new DescribeSecretCommand({ SecretId: arn }));
+  const currentId = Object.keys(d0.VersionIdsToStages!).find((id) => d0.VersionIdsToStages![id].includes('AWSCURRENT'))!;
+  const pending = await stack.sm.send(new PutSecretValueCommand({ SecretId: arn, SecretString: JSON.stringify(current), VersionStages: ['AWSPENDING'] }));
+  await stack.sm.send(new PutSecretValueCommand({ SecretId: arn, SecretString: JSON.stringify({ ...current, password: oldPw }), VersionStages: ['AWSCURRENT'] }));
+  const d1 = await stack.sm.send(new DescribeSecretCommand({ SecretId: arn }));
+  const refusedId = Object.keys(d1.VersionIdsToStages!).find((id) => d1.VersionIdsToStages![id].includes('AWSCURRENT'))!;
+  expect(refusedId).not.toBe(currentId);
+  const r = await doctor('doctor/halfway', '--ca-file', pg.caFile!);
+  expect(r.check('login').status).toBe('fail');
+  expect(r.check('versions').detail).toMatch(/Do not remove AWSPENDING/);
+  expect(r.check('versions').fix).toBe(
+    `check that the AWSPENDING value logs in, then finish the rotation: aws secretsmanager update-secret-version-stage --secret-id doctor/halfway --version-stage AWSCURRENT --move-to-version-id ${pending.VersionId} --remove-from-version-id ${refusedId}`,
+  );
 });
 
 test('MariaDB: healthy passes; a master without GRANT OPTION fails the privilege check', async () => {
