@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { ListSecretVersionIdsCommand, RotateSecretCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
-import type { RotationEvent, RotationLifecycleEvent } from '../../local';
+import { ListSecretVersionIdsCommand, RotateSecretCommand, UpdateSecretVersionStageCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { LocalSecretsManager, RotationEvent, RotationLifecycleEvent } from '../../local';
 import { createTriggerHandler } from '../../lambda/trigger/handler';
 import type { TriggerReport } from '../../lambda/trigger/report';
 import { fakeContext } from '../support/lambda-context';
@@ -269,10 +269,7 @@ describe.each([
 
     let ends: RotationLifecycleEvent[];
     try {
-      ends = await Promise.all(roles.map(async (r) => {
-        const out = await bed.sm.send(new RotateSecretCommand({ SecretId: r.arn, ClientRequestToken: randomUUID(), RotationLambdaARN: fn, RotationRules: { AutomaticallyAfterDays: 30 } }));
-        return bed.local.waitForRotation(r.arn, { versionId: out.VersionId, timeoutMs: 80_000 });
-      }));
+      ends = await rotateAllAtOnce(bed, roles, fn);
     } finally {
       sampling = false;
       await sampler;
@@ -327,10 +324,7 @@ describe.each(['postgres', 'mariadb'] as const)('%s: connection exhaustion', (en
     await setLimit(engine === 'postgres' ? 8 : 10);
     let ends: RotationLifecycleEvent[];
     try {
-      ends = await Promise.all(roles.map(async (r) => {
-        const out = await bed.sm.send(new RotateSecretCommand({ SecretId: r.arn, ClientRequestToken: randomUUID(), RotationLambdaARN: fn, RotationRules: { AutomaticallyAfterDays: 30 } }));
-        return bed.local.waitForRotation(r.arn, { versionId: out.VersionId, timeoutMs: 80_000 });
-      }));
+      ends = await rotateAllAtOnce(bed, roles, fn);
     } finally {
       await bed.local.idle();
       await setLimit(undefined);
@@ -375,3 +369,11 @@ describe.each(['postgres', 'mariadb'] as const)('%s: connection exhaustion', (en
     report(`${engine} x20 recovery`, { promoted, dropped });
   }, 240000);
 });
+
+/** Starts a rotation of every secret at once (each with its own token) and waits for every end. */
+function rotateAllAtOnce(bed: { sm: SecretsManagerClient; local: LocalSecretsManager }, secrets: Array<{ arn: string }>, fn: string): Promise<RotationLifecycleEvent[]> {
+  return Promise.all(secrets.map(async (r) => {
+    const out = await bed.sm.send(new RotateSecretCommand({ SecretId: r.arn, ClientRequestToken: randomUUID(), RotationLambdaARN: fn, RotationRules: { AutomaticallyAfterDays: 30 } }));
+    return bed.local.waitForRotation(r.arn, { versionId: out.VersionId, timeoutMs: 80_000 });
+  }));
+}
