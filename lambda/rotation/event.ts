@@ -26,17 +26,19 @@ export function parseRotationEvent(raw: unknown): RotationEvent {
       FIX,
     );
   }
+  // From here on the Step is known: every error names it.
+  const invalid = (detail: string) => configurationError(detail, FIX).inStep(step as RotationStep);
   const secretId = e.SecretId;
   if (typeof secretId !== 'string' || secretId.length === 0 || secretId.length > 2048) {
-    throw configurationError('the event has no valid SecretId (a string of 1-2048 characters)', FIX);
+    throw invalid('the event has no valid SecretId (a string of 1-2048 characters)');
   }
   const token = e.ClientRequestToken;
   if (typeof token !== 'string' || token.length < 32 || token.length > 64 || !/^[\x21-\x7e]+$/.test(token)) {
-    throw configurationError('the event has no valid ClientRequestToken (32-64 printable characters)', FIX);
+    throw invalid('the event has no valid ClientRequestToken (32-64 printable characters)');
   }
   const rotationToken = e.RotationToken;
   if (rotationToken !== undefined && (typeof rotationToken !== 'string' || rotationToken.length === 0 || rotationToken.length > 4096)) {
-    throw configurationError('RotationToken in the event is not a string of 1-4096 characters', FIX);
+    throw invalid('RotationToken in the event is not a string of 1-4096 characters');
   }
   return { step: step as RotationStep, secretId, token, rotationToken: rotationToken as string | undefined };
 }

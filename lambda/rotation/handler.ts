@@ -11,8 +11,7 @@ import { RotationError, isRotationError } from '../core/errors';
 import { readFunctionConfig, type FunctionConfig } from '../core/function-config';
 import { createLogger } from '../core/logger';
 import { SecretStore } from '../core/secret-store';
-import { parseRotationEvent, STEPS, type RotationEvent } from './event';
-import type { RotationStep } from '../core/errors';
+import { parseRotationEvent, type RotationEvent } from './event';
 import { RotationContext } from './rotation-context';
 import { checkContract, runStep } from './steps';
 import { strategyNamed } from './strategies';
@@ -74,16 +73,14 @@ export function createRotationHandler(deps: RotationHandlerDeps = {}) {
       logger.info('step finished', { outcome, durationMs: Date.now() - started });
       record(true);
     } catch (e) {
-      const rawStep = (rawEvent as { Step?: unknown } | null)?.Step;
-      const namedStep = event?.step ?? (typeof rawStep === 'string' && (STEPS as readonly string[]).includes(rawStep) ? (rawStep as RotationStep) : undefined);
       const err = isRotationError(e)
-        ? namedStep ? e.inStep(namedStep) : e
+        ? event ? e.inStep(event.step) : e
         : new RotationError({
             category: 'configuration',
             message: 'unexpected internal error',
             action: 'This is a bug in rotor; report it with the log line above.',
             code: (e as Error)?.name,
-            step: namedStep,
+            step: event?.step,
           });
       // For an unexpected error only its type and stack frames are logged: its
       // message could quote data we do not control.

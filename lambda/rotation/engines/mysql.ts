@@ -253,7 +253,7 @@ class MysqlSession implements DatabaseSession {
     } catch (e) {
       // An account this call created and could not finish is dropped: no half-made user (with the
       // pending password and the wrong privileges) stays behind. A failed drop keeps the first error.
-      if (created) await this.conn.query({ sql: 'DROP USER IF EXISTS ?@?', values: [target, host] }).catch(() => undefined);
+      if (created) await this.run(`drop ${label}`, 'DROP USER IF EXISTS ?@?', [target, host], [], SYNC_CONTEXT).catch(() => undefined);
       throw e;
     }
   }

@@ -84,7 +84,10 @@ export class CrashMatrix {
   private counts = new Map<string, number>();
   private recording: CrashPoint[] | undefined;
   private armed: Armed | undefined;
+  /** The point of each connection's statement in flight, by connection number. */
   private readonly sqlKeys = new Map<number, string>();
+  /** The point of the password change RDS is applying. */
+  private rdsKey: string | undefined;
   private readonly callKeys = new WeakMap<object, string>();
   private seq = 0;
   private master?: { arn: string; username: string; password: string };
@@ -265,9 +268,8 @@ export class CrashMatrix {
   /** RDS applying a master password change: before it, a failure leaves the password as it was; a kill hits the function meanwhile. */
   private async onRdsApply(phase: FaultPhase): Promise<void> {
     if (!this.currentStep || !this.subjectArn) return;
-    const p: CrashPoint = { step: this.currentStep, source: 'rds', name: 'apply master password', occurrence: 0 };
-    const key = phase === 'before' ? this.count(p) : `${p.step} rds ${p.name} #${this.counts.get(`${p.step} rds ${p.name}`) ?? 0}`;
-    if (await this.maybeFire(key, phase)) throw new Error('injected fault: RDS could not apply the password');
+    if (phase === 'before') this.rdsKey = this.count({ step: this.currentStep, source: 'rds', name: 'apply master password', occurrence: 0 });
+    if (this.rdsKey && (await this.maybeFire(this.rdsKey, phase))) throw new Error('injected fault: RDS could not apply the password');
   }
 
   private count(p: CrashPoint): string {
