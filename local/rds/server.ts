@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type * as http from 'node:http';
-import { LocalHttpServer, mediaType, readBody } from '../http-server-base';
+import { LocalHttpServer, mediaType, readBody, type Refusal } from '../http-server-base';
 import type { FaultInjector } from '../secrets-manager/faults';
 import { checkSignature } from '../secrets-manager/signature-check';
 import { internalFailure, invalidAction, missingAction, missingParameter, RdsError, toRdsError } from './errors';
@@ -12,6 +12,8 @@ import { queryErrorResponse, queryResponse } from './xml';
 const MAX_BODY_BYTES = 1024 * 1024;
 export const RDS_API_VERSION = '2014-10-31';
 const FORM = 'application/x-www-form-urlencoded';
+/** Operations that change nothing; the only ones a presigned URL may call (see handle()). */
+const READ_ONLY_ACTION = /^Describe/;
 
 export interface RdsHttpServerDeps {
   context: OperationContext;
@@ -34,13 +36,34 @@ export interface RdsHttpServerDeps {
  * ("you must include a signature in every Query request", same page); the
  * signature's format and scope are checked, the credentials are not.
  * Request parameters (passwords included) are never logged.
+ *
+ * Local clients only (local/http-server-base.ts, requestRefusal): a foreign Host, an Origin
+ * header or a browser's Sec-Fetch-* headers are refused on every request. The Query protocol's
+ * own content type, `application/x-www-form-urlencoded`, is one an HTML form can send across
+ * sites without a CORS preflight, so unlike the JSON endpoint the media type cannot be what
+ * stops a cross-site write; it is the signature: a page cannot attach an Authorization header
+ * without a preflight (which carries Origin), so a request that changes something
+ * (ModifyDBInstance, ModifyDBCluster) must carry one. A presigned URL (signature in the query
+ * string, which a page can put in an `<img src>` or a form's action) is served for Describe*
+ * only. AWS accepts presigned URLs for every action; the SDKs never use them.
  */
 export class RdsHttpServer extends LocalHttpServer {
   constructor(
     private readonly deps: RdsHttpServerDeps,
     private readonly region: string,
   ) {
-    super('rotor local RDS');
+    super('rotor local RDS', { bodyMediaTypes: [FORM] });
+  }
+
+  /**
+   * A refused request (foreign Host, Origin, browser, wrong media type) is answered in the Query
+   * protocol's XML, not the default JSON: @aws-sdk/client-rds cannot parse a JSON body (it
+   * reports "XML parse error"), so only XML shows the code and the reason to a misconfigured
+   * client. A browser, the one refused on purpose, reads neither.
+   */
+  protected override refuse(res: http.ServerResponse, refusal: Refusal): void {
+    const requestId = randomUUID();
+    send(res, refusal.status, queryErrorResponse('Sender', refusal.code, refusal.message, requestId), requestId, true);
   }
 
   protected override async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -71,6 +94,13 @@ export class RdsHttpServer extends LocalHttpServer {
       if (version === undefined || version === '') throw missingParameter('Version');
       const op = version === RDS_API_VERSION ? operations.get(act) : undefined;
       if (!op) throw invalidAction(act, version);
+      if (!req.headers.authorization && !READ_ONLY_ACTION.test(act)) {
+        throw new RdsError(
+          'MissingAuthenticationToken',
+          `The local RDS endpoint takes ${act} only with an Authorization header (SigV4, as the SDKs and the CLI send it), not a presigned URL: a web page could forge one.`,
+          403,
+        );
+      }
 
       await this.deps.faults.apply(act);
       const result = op(params, this.deps.context);

@@ -21,6 +21,12 @@ import { checkSignature } from './signature-check';
 const MAX_BODY_BYTES = 2 * 1024 * 1024;
 const TARGET_PREFIX = 'secretsmanager.';
 const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
+/**
+ * The only request bodies served, on every route: AWS JSON 1.1 for the API, plain JSON for the
+ * control routes. Neither can be sent by a web page without a CORS preflight, which carries
+ * Origin and is refused (local/http-server-base.ts, requestRefusal).
+ */
+const BODY_MEDIA_TYPES = [JSON_CONTENT_TYPE, 'application/json'] as const;
 
 export interface HttpServerDeps {
   context: OperationContext;
@@ -39,7 +45,7 @@ export interface HttpServerDeps {
  */
 export class SecretsManagerHttpServer extends LocalHttpServer {
   constructor(private readonly deps: HttpServerDeps) {
-    super('rotor local');
+    super('rotor local', { bodyMediaTypes: BODY_MEDIA_TYPES });
   }
 
   protected override async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

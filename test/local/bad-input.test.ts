@@ -150,8 +150,9 @@ describe('protocol', () => {
 
   test('control routes: unknown path is 404, bad fault spec is 400', async () => {
     expect((await fetch(`${local.endpoint}/_rotor/nothing`)).status).toBe(404);
-    const bad = await fetch(`${local.endpoint}/_rotor/faults`, { method: 'POST', body: JSON.stringify({ inject: { op: 'GetSecretValue', probability: 7 } }) });
+    const json = { 'Content-Type': 'application/json' };
+    const bad = await fetch(`${local.endpoint}/_rotor/faults`, { method: 'POST', headers: json, body: JSON.stringify({ inject: { op: 'GetSecretValue', probability: 7 } }) });
     expect(bad.status).toBe(400);
-    expect((await fetch(`${local.endpoint}/_rotor/faults`, { method: 'POST', body: '{not json' })).status).toBe(400);
+    expect((await fetch(`${local.endpoint}/_rotor/faults`, { method: 'POST', headers: json, body: '{not json' })).status).toBe(400);
   });
 });

@@ -65,6 +65,7 @@ test('an injected delay slows the answer; probability 0 never fires; "*" matches
 test('the /_rotor/faults control route sets, lists and clears faults and rate limits', async () => {
   const post = await fetch(`${local.endpoint}/_rotor/faults`, {
     method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ rateLimits: { DescribeSecret: 2 }, inject: [{ op: 'GetSecretValue', error: 'ThrottlingException', times: 1 }] }),
   });
   expect(post.status).toBe(200);
