@@ -19,6 +19,36 @@ export interface TriggerConfig {
   iamFindingTags?: TagFilter[];
   /** ROTOR_TRIGGER_HEALTH_TAGS: JSON tag filters of the secrets to rotate on AWS_RISK_CREDENTIALS_EXPOSED naming no secret. */
   healthTags?: TagFilter[];
+  /**
+   * ROTOR_TRIGGER_COOLDOWN_MINUTES: an alert (GuardDuty, Security Hub, Health)
+   * or a Rotation Requested event does not rotate a secret whose
+   * LastRotatedDate (as Secrets Manager reports it) is less than this many
+   * minutes ago; it is skipped "cool-down". Scheduled rotations ignore it.
+   * Integer 0-10080 (one week); 0 turns the cool-down off.
+   * @default 60
+   */
+  cooldownMinutes: number;
+  /**
+   * ROTOR_TRIGGER_MAX_SECRETS_PER_EVENT: the most secrets one alert or
+   * Rotation Requested event rotates; the rest (by ARN order, so a
+   * redelivery picks the same ones) are skipped "cap". Scheduled rotations
+   * are not capped. Integer 1-10000.
+   * @default 50
+   */
+  maxSecretsPerEvent: number;
+  /**
+   * ROTOR_REQUEST_BUS_NAME: the event bus that carries Rotation Requested
+   * events (the CDK app creates it with a resource policy naming the allowed
+   * senders). Informational: an event does not say which bus it came
+   * through, so it is only logged with each Rotation Requested event.
+   * @default none
+   */
+  requestBusName?: string;
+  /**
+   * AWS_REGION (set by Lambda): the Region whose findings act. When unset,
+   * the Region of the function's own ARN (the invocation context) is used.
+   */
+  region?: string;
 }
 
 /** The tag that marks a secret as rotated by one rotor deployment. */
@@ -39,7 +69,28 @@ export function readTriggerConfig(env: Record<string, string | undefined>): Trig
     maxAttempts: number(env, 'ROTOR_TRIGGER_MAX_ATTEMPTS', 8, 1, 20, true),
     iamFindingTags: tags(env, 'ROTOR_TRIGGER_IAM_FINDING_TAGS'),
     healthTags: tags(env, 'ROTOR_TRIGGER_HEALTH_TAGS'),
+    cooldownMinutes: number(env, 'ROTOR_TRIGGER_COOLDOWN_MINUTES', 60, 0, 10080, true),
+    maxSecretsPerEvent: number(env, 'ROTOR_TRIGGER_MAX_SECRETS_PER_EVENT', 50, 1, 10000, true),
+    requestBusName: busName(env, 'ROTOR_REQUEST_BUS_NAME'),
+    region: regionName(env, 'AWS_REGION'),
   };
+}
+
+/** An event bus name or ARN (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_CreateEventBus.html). */
+function busName(env: Record<string, string | undefined>, name: string): string | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  if (!/^(arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/)?[\w.\-/]{1,256}$/.test(raw)) {
+    throw configurationError(`${name} is not an event bus name or ARN`, `Set ${name} to the name of the rotation request bus (the CDK app does this)`);
+  }
+  return raw;
+}
+
+function regionName(env: Record<string, string | undefined>, name: string): string | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(raw)) throw configurationError(`${name} is not a Region name`, `Unset ${name} or set it to the function's Region (Lambda sets it)`);
+  return raw;
 }
 
 function number(env: Record<string, string | undefined>, name: string, dflt: number, min: number, max: number, integer = false): number {

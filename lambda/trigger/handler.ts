@@ -4,10 +4,10 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
-import { isRotationError, RotationError } from '../core/errors';
+import { configurationError, isRotationError, RotationError } from '../core/errors';
 import { createLogger } from '../core/logger';
 import { readTriggerConfig, type TriggerConfig } from './config';
-import { InvalidTriggerEventError, parseTriggerEvent, type TriggerRequest } from './events';
+import { InvalidTriggerEventError, parseTriggerEvent, scopeFromFunctionArn, type TriggerRequest, type TriggerScope } from './events';
 import { emptyReport, type TriggerReport } from './report';
 import { runTrigger } from './run-trigger';
 
@@ -59,10 +59,17 @@ export function createTriggerHandler(deps: TriggerHandlerDeps = {}) {
       throw e;
     }
     client ??= new SecretsManagerClient({ maxAttempts: 2 });
+    let scope: TriggerScope;
+    try {
+      scope = ownScope(context, config);
+    } catch (e) {
+      logger.error('configuration error', { error: isRotationError(e) ? e.toLog() : { type: (e as Error)?.name } });
+      throw e;
+    }
 
     let request: TriggerRequest;
     try {
-      request = parseTriggerEvent(rawEvent, config);
+      request = parseTriggerEvent(rawEvent, { ...config, scope });
     } catch (e) {
       if (!(e instanceof InvalidTriggerEventError)) throw unexpected(e, logger);
       const source = typeof (rawEvent as { source?: unknown })?.source === 'string' ? String((rawEvent as { source: string }).source).slice(0, 64) : undefined;
@@ -73,11 +80,12 @@ export function createTriggerHandler(deps: TriggerHandlerDeps = {}) {
     }
 
     logger.appendKeys({ eventId: request.eventId, source: request.source });
+    if (request.source === 'rotor' && config.requestBusName) logger.appendKeys({ requestBus: config.requestBusName });
     const remaining = () => (typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : 15 * 60_000);
     const deadline = Date.now() + remaining() - DEADLINE_MARGIN_MS;
     let report: TriggerReport;
     try {
-      report = await runTrigger(request, { client, config, logger, deadline: () => deadline });
+      report = await runTrigger(request, { client, config, logger, scope, deadline: () => deadline });
     } catch (e) {
       throw unexpected(e, logger);
     }
@@ -96,7 +104,26 @@ function publish(metrics: Metrics, report: TriggerReport): void {
   metrics.addMetric('TriggerSecretsRotated', MetricUnit.Count, report.rotated.length);
   metrics.addMetric('TriggerSecretsSkipped', MetricUnit.Count, report.skipped.length);
   metrics.addMetric('TriggerSecretsFailed', MetricUnit.Count, report.failed.length);
+  metrics.addMetric('TriggerSecretsCapped', MetricUnit.Count, report.skipped.filter((k) => k.reason === 'cap').length);
+  metrics.addMetric('TriggerFindingsSkipped', MetricUnit.Count, report.skippedFindings.length);
   metrics.publishStoredMetrics();
+}
+
+/**
+ * The function's own account (from the ARN it was invoked by) and Region
+ * (AWS_REGION, else that ARN's): findings about any other are not acted on.
+ * Lambda always supplies both; without them no finding could be checked, so
+ * the invocation fails as a configuration error.
+ */
+function ownScope(context: Context | undefined, config: TriggerConfig): TriggerScope {
+  const fromArn = scopeFromFunctionArn(context?.invokedFunctionArn);
+  if (!fromArn) {
+    throw configurationError(
+      'the invocation context carries no function ARN (context.invokedFunctionArn), so the function\'s own account is unknown',
+      'Invoke the handler as Lambda does, with a context whose invokedFunctionArn is arn:aws:lambda:REGION:ACCOUNT:function:NAME',
+    );
+  }
+  return { ...fromArn, region: config.region ?? fromArn.region };
 }
 
 /** For an unexpected error only its type and stack frames are logged: its message could quote data we do not control. */

@@ -1,4 +1,4 @@
-import type { TriggerSource } from './events';
+import type { SkippedFinding, TriggerSource } from './events';
 
 /** Why a secret the event concerns was not rotated. */
 export type SkipReason =
@@ -7,7 +7,14 @@ export type SkipReason =
   | 'rotation-in-progress'
   | 'already-requested'
   | 'scheduled-for-deletion'
-  | 'not-found';
+  | 'not-found'
+  /** Alert or request only: LastRotatedDate is within ROTOR_TRIGGER_COOLDOWN_MINUTES. */
+  | 'cool-down'
+  /** Alert or request only: past the first ROTOR_TRIGGER_MAX_SECRETS_PER_EVENT secrets (by ARN) of the event. */
+  | 'cap'
+  /** A secret ARN of another account or Region than the function's. */
+  | 'other-account'
+  | 'other-region';
 
 export interface RotatedSecret {
   secretArn: string;
@@ -43,11 +50,13 @@ export interface TriggerReport {
   failed: FailedSecret[];
   /** Parts of the event that named nothing to rotate, and why. */
   notes: string[];
+  /** Findings not acted on (another account or Region, not credential-relevant, inactive), and why. */
+  skippedFindings: SkippedFinding[];
   /** The event could not be used at all (invalid, or from a source this function does not handle). */
   error?: { category: 'invalid-event' | 'configuration'; message: string };
   durationMs: number;
 }
 
 export function emptyReport(): TriggerReport {
-  return { requested: 0, rotated: [], skipped: [], failed: [], notes: [], durationMs: 0 };
+  return { requested: 0, rotated: [], skipped: [], failed: [], notes: [], skippedFindings: [], durationMs: 0 };
 }

@@ -12,6 +12,7 @@ import type { RotationTarget, TagFilter } from './events';
 import { mapWithConcurrency } from './rate-limiter';
 import type { FailedSecret, SkippedSecret } from './report';
 import { describeFailure } from './failure';
+import { parseArn, type TriggerScope } from './events/scope';
 
 /** What the trigger needs to know about a secret to decide whether to rotate it. */
 export interface CandidateSecret {
@@ -22,6 +23,12 @@ export interface CandidateSecret {
   versions: Record<string, string[]>;
   tags: Record<string, string>;
   deleted: boolean;
+  /** LastRotatedDate (epoch ms): when a rotation last completed. */
+  lastRotated?: number;
+  /** The idempotency key of the finding that named it (absent: the request's event id). */
+  key?: string;
+  /** Read with DescribeSecret (ListSecrets results can lag behind by minutes). */
+  fresh: boolean;
 }
 
 export interface Resolution {
@@ -35,6 +42,8 @@ export interface ResolverDeps {
   client: SecretsManagerClient;
   deploymentId: string;
   concurrency: number;
+  /** The function's account and Region: a secret ARN elsewhere is skipped. */
+  scope?: TriggerScope;
   /** Wraps every Secrets Manager call (backoff on throttling). */
   call: <T>(fn: () => Promise<T>) => Promise<T>;
 }
@@ -63,16 +72,18 @@ export class SecretResolver {
   async resolve(targets: RotationTarget[]): Promise<Resolution> {
     const out: Resolution = { candidates: [], skipped: [], failed: [], notes: [] };
     const seen = new Set<string>();
-    const add = (c: CandidateSecret) => {
+    const add = (c: CandidateSecret, key: string | undefined) => {
       if (!seen.has(c.arn)) {
         seen.add(c.arn);
-        out.candidates.push(c);
+        out.candidates.push({ ...c, key });
       }
     };
-    const ids = targets.flatMap((t) => (t.kind === 'secret' ? [t.secretId] : []));
-    const described = await mapWithConcurrency([...new Set(ids)], this.deps.concurrency, (id) => this.describe(id));
-    for (const d of described) {
-      if ('candidate' in d) add(d.candidate);
+    // Each secret id once, with the key of the first target naming it.
+    const ids = new Map<string, string | undefined>();
+    for (const t of targets) if (t.kind === 'secret' && !ids.has(t.secretId)) ids.set(t.secretId, t.key);
+    const described = await mapWithConcurrency([...ids], this.deps.concurrency, async ([id, key]) => ({ key, d: await this.describe(id) }));
+    for (const { key, d } of described) {
+      if ('candidate' in d) add(d.candidate, key);
       else if ('skipped' in d) out.skipped.push(d.skipped);
       else out.failed.push(d.failed);
     }
@@ -84,7 +95,7 @@ export class SecretResolver {
         if (found.length === 0) {
           out.notes.push(t.kind === 'tags' ? `no secret has the ${what}` : `no secret managed by this deployment belongs to ${what}`);
         }
-        found.forEach(add);
+        found.forEach((c) => add(c, t.key));
       } catch (e) {
         // Listing failed: which secrets the target names is unknown, so the target itself is reported failed.
         out.failed.push({ secretArn: `(${what})`, ...describeFailure(t.kind === 'tags' ? 'ListSecrets' : 'ListSecrets/BatchGetSecretValue', e) });
@@ -93,13 +104,35 @@ export class SecretResolver {
     return out;
   }
 
+  /**
+   * Reads again, with DescribeSecret, the candidates that came from
+   * ListSecrets, so that the cool-down and mid-rotation checks see current
+   * state (ListSecrets can lag behind by minutes in AWS:
+   * https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_ListSecrets.html).
+   * One call per secret; used only for alert and request events, whose
+   * secrets are capped.
+   */
+  async refresh(candidates: CandidateSecret[]): Promise<Pick<Resolution, 'candidates' | 'skipped' | 'failed'>> {
+    const out: Pick<Resolution, 'candidates' | 'skipped' | 'failed'> = { candidates: [], skipped: [], failed: [] };
+    const read = await mapWithConcurrency(candidates, this.deps.concurrency, async (c) => (c.fresh ? { candidate: c } : this.describe(c.arn)));
+    read.forEach((d, i) => {
+      if ('candidate' in d) out.candidates.push({ ...d.candidate, key: candidates[i].key });
+      else if ('skipped' in d) out.skipped.push(d.skipped);
+      else out.failed.push(d.failed);
+    });
+    return out;
+  }
+
   private async describe(secretId: string): Promise<{ candidate: CandidateSecret } | { skipped: SkippedSecret } | { failed: FailedSecret }> {
+    const elsewhere = this.elsewhere(secretId);
+    if (elsewhere) return { skipped: elsewhere };
     try {
       const d = await this.deps.call(() => this.deps.client.send(new DescribeSecretCommand({ SecretId: secretId })));
       return {
         candidate: {
           arn: d.ARN ?? secretId, name: d.Name ?? secretId, rotationEnabled: d.RotationEnabled === true,
           versions: d.VersionIdsToStages ?? {}, tags: tagMap(d.Tags), deleted: d.DeletedDate !== undefined,
+          lastRotated: d.LastRotatedDate?.getTime(), fresh: true,
         },
       };
     } catch (e) {
@@ -118,6 +151,20 @@ export class SecretResolver {
       }
       return { failed: { secretArn: secretId, ...describeFailure('DescribeSecret', e) } };
     }
+  }
+
+  /** A secret ARN of another account or Region is not looked up (a resource policy could let DescribeSecret reach it). */
+  private elsewhere(secretId: string): SkippedSecret | undefined {
+    const scope = this.deps.scope;
+    const p = scope && secretId.startsWith('arn:') ? parseArn(secretId) : undefined;
+    if (!scope || !p) return undefined;
+    if (p.account !== scope.account) {
+      return { secretArn: secretId, reason: 'other-account', detail: `the secret is in account ${p.account}, not this function's account ${scope.account}` };
+    }
+    if (p.region !== scope.region) {
+      return { secretArn: secretId, reason: 'other-region', detail: `the secret is in Region ${p.region}, not this function's Region ${scope.region}` };
+    }
+    return undefined;
   }
 
   /** Every secret whose tags match all filters exactly. */
@@ -180,6 +227,7 @@ function fromListEntry(e: SecretListEntry): CandidateSecret {
   return {
     arn: e.ARN!, name: e.Name ?? e.ARN!, rotationEnabled: e.RotationEnabled === true,
     versions: e.SecretVersionsToStages ?? {}, tags: tagMap(e.Tags), deleted: e.DeletedDate !== undefined,
+    lastRotated: e.LastRotatedDate?.getTime(), fresh: false,
   };
 }
 

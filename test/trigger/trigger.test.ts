@@ -66,10 +66,11 @@ test('GuardDuty RDS finding rotates the managed secrets of that instance and use
   expect(succeededRotations(t, target)).toHaveLength(1);
   for (const arn of [otherUser, otherDb, unmanaged]) expect(startedRotations(t, arn).size).toBe(0);
 
-  // Without a user in the finding, every managed secret of the instance.
+  // Without a user in the finding, every managed secret of the instance (another finding; no cool-down here).
   const noUser = { ...fixture('guardduty-rds-login'), id: randomUUID() };
+  noUser.detail.id = randomUUID().replace(/-/g, '');
   delete noUser.detail.resource.rdsDbUserDetails;
-  const all = await trigger()(noUser);
+  const all = await trigger({ ROTOR_TRIGGER_COOLDOWN_MINUTES: '0' })(noUser);
   expect(arnsOf(all.rotated)).toEqual(expect.arrayContaining([target, otherUser]));
   expect(arnsOf(all.rotated)).not.toContain(otherDb);
   expect(arnsOf(all.rotated)).not.toContain(unmanaged);
@@ -79,6 +80,7 @@ test('Security Hub finding: secret by ARN; an RDS instance resource finds its se
   const [arn] = await seed(t, 'sh', 1);
   const event = fixture('securityhub-secret');
   event.id = randomUUID();
+  event.detail.findings[0].Types = ['Sensitive Data Identifications/Passwords/SecretsInCode'];
   event.detail.findings[0].Resources[0].Id = arn;
   const report = await trigger()(event);
   expect(report.rotated).toEqual([{ secretArn: arn, versionId: expect.stringMatching(/^[0-9a-f-]{36}$/) }]);
@@ -142,8 +144,8 @@ test('the same event delivered twice, in sequence and in parallel, rotates each 
     expect(startedRotations(t, arn).size).toBe(1);
     expect(succeededRotations(t, arn)).toHaveLength(1);
   }
-  // The tokens are the event's: a new event is a new rotation.
-  const next = await handler({ ...event, id: randomUUID() });
+  // The tokens are the event's: a new event is a new rotation (once the cool-down allows it).
+  const next = await trigger({ ROTOR_TRIGGER_COOLDOWN_MINUTES: '0' })({ ...event, id: randomUUID() });
   expect(next.rotated).toHaveLength(20);
 });
 
@@ -166,7 +168,7 @@ test('RotateSecret rate-limited to 20/s and injected ThrottlingExceptions: every
   t.local.faults.inject({ op: 'RotateSecret', error: 'ThrottlingException', probability: 0.2 });
   t.local.faults.inject({ op: 'ListSecrets', error: 'ThrottlingException', times: 2 });
   const started = Date.now();
-  const report = await trigger({ ROTOR_TRIGGER_MAX_ATTEMPTS: '12' })(requested({ tagFilters: [{ key: 'group', values: [group] }] }));
+  const report = await trigger({ ROTOR_TRIGGER_MAX_ATTEMPTS: '12', ROTOR_TRIGGER_MAX_SECRETS_PER_EVENT: '100' })(requested({ tagFilters: [{ key: 'group', values: [group] }] }));
   expect(report.failed).toEqual([]);
   expect(report.rotated).toHaveLength(60);
   expect(Date.now() - started).toBeGreaterThan(1000); // 60 calls at <= 20/s, less the bucket's initial burst

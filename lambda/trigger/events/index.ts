@@ -5,19 +5,24 @@ import { parseRotationRequested, ROTATION_REQUESTED, ROTOR_SOURCE } from './rota
 import { GUARDDUTY_FINDING, GUARDDUTY_SOURCE, parseGuardDutyFinding } from './guardduty';
 import { FINDINGS_IMPORTED, parseSecurityHubFindings, SECURITY_HUB_SOURCE } from './security-hub';
 import { HEALTH_EVENT, HEALTH_SOURCE, parseHealthEvent } from './health';
+import type { TriggerScope } from './scope';
 
 export * from './trigger-request';
+export { scopeFromFunctionArn, type TriggerScope } from './scope';
+export { CREDENTIAL_FINDING_TYPE_PREFIXES } from './security-hub';
 
 export interface EventParseOptions {
   iamFindingTags?: TagFilter[];
   healthTags?: TagFilter[];
+  /** The function's own account and Region: findings about others are skipped. */
+  scope: TriggerScope;
 }
 
 const ROUTES: Record<string, { detailType?: string; parse: (e: Record<string, unknown>, o: EventParseOptions) => TriggerRequest }> = {
   [SCHEDULE_SOURCE]: { parse: (e) => parseScheduleEvent(e) },
   [ROTOR_SOURCE]: { detailType: ROTATION_REQUESTED, parse: (e) => parseRotationRequested(e) },
   [GUARDDUTY_SOURCE]: { detailType: GUARDDUTY_FINDING, parse: parseGuardDutyFinding },
-  [SECURITY_HUB_SOURCE]: { detailType: FINDINGS_IMPORTED, parse: (e) => parseSecurityHubFindings(e) },
+  [SECURITY_HUB_SOURCE]: { detailType: FINDINGS_IMPORTED, parse: parseSecurityHubFindings },
   [HEALTH_SOURCE]: { detailType: HEALTH_EVENT, parse: parseHealthEvent },
 };
 
@@ -27,7 +32,7 @@ const ROUTES: Record<string, { detailType?: string; parse: (e: Record<string, un
  * do not handle is a configuration error: an EventBridge rule sends us
  * events it should not.
  */
-export function parseTriggerEvent(raw: unknown, opts: EventParseOptions = {}): TriggerRequest {
+export function parseTriggerEvent(raw: unknown, opts: EventParseOptions): TriggerRequest {
   if (!isObject(raw)) throw invalidEvent('the event is not a JSON object');
   const source = raw.source;
   // Own keys only: "__proto__" or "constructor" must not reach Object.prototype.

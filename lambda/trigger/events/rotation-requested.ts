@@ -2,8 +2,15 @@ import { invalidEvent, type RotationTarget, type TriggerRequest } from './trigge
 import { eventBridgeId, objectAt, optionalArray, optionalString, parseSecretId, parseTagFilters, type Json } from './fields';
 
 /**
- * Our own "rotate now" event (the CLI's rotate-now, or anyone with
- * events:PutEvents on the bus):
+ * Our own "rotate now" event (the CLI's rotate-now). It is accepted only
+ * from the dedicated request bus the CDK app creates (its name is in the
+ * function's ROTOR_REQUEST_BUS_NAME; its resource policy names the accounts
+ * and principals allowed to put events), never from the default bus, where
+ * anyone with events:PutEvents could send it. An event does not say which
+ * bus it came through, so that is enforced by the rule, not here; here the
+ * source and detail-type must be exactly these, and every secret it
+ * resolves to is subject to the cool-down and the per-event cap
+ * (docs/trigger.md):
  *
  * ```json
  * { "source": "rotor", "detail-type": "Rotation Requested",
@@ -31,5 +38,6 @@ export function parseRotationRequested(event: Json): TriggerRequest {
     reason: optionalString(detail.reason, 'detail.reason', 1024),
     targets,
     notes: [],
+    skippedFindings: [],
   };
 }

@@ -41,5 +41,6 @@ export function parseScheduleEvent(event: Json): TriggerRequest {
     reason: optionalString(event.reason, 'reason', 1024),
     targets: [{ kind: 'tags', filters: tagFilters }],
     notes: [],
+    skippedFindings: [],
   };
 }

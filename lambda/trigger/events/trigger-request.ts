@@ -11,7 +11,13 @@ export interface TagFilter {
   values: string[];
 }
 
-export type RotationTarget =
+/**
+ * `key`: the idempotency key of the finding that named the target (finding
+ * id + its update time, see the parsers); absent for schedules and rotation
+ * requests, whose key is the request's `eventId`. The ClientRequestToken of
+ * each RotateSecret call is derived from this key and the secret's ARN.
+ */
+export type RotationTarget = (
   /** A secret named by ARN or name. */
   | { kind: 'secret'; secretId: string }
   /** Every secret whose tags match all filters. */
@@ -21,7 +27,27 @@ export type RotationTarget =
    * secret's dbInstanceIdentifier / dbClusterIdentifier / host, and its
    * username when the finding names a user.
    */
-  | { kind: 'database'; dbInstanceIdentifier?: string; dbClusterIdentifier?: string; user?: string };
+  | { kind: 'database'; dbInstanceIdentifier?: string; dbClusterIdentifier?: string; user?: string }
+) & { key?: string };
+
+/**
+ * Why a finding (or one resource of it) was not acted on:
+ * - `other-account` / `other-region`: it concerns another account or Region
+ *   than the function's own (delegated-administrator and cross-Region
+ *   aggregation deliveries carry member accounts' and other Regions' findings);
+ * - `no-scope`: it does not say which account or Region it concerns;
+ * - `not-credential-type`: a Security Hub finding whose Types are not
+ *   credential-relevant (docs/trigger.md lists the prefixes acted on);
+ * - `inactive`: archived, suppressed or resolved.
+ */
+export type FindingSkipReason = 'other-account' | 'other-region' | 'no-scope' | 'not-credential-type' | 'inactive';
+
+export interface SkippedFinding {
+  /** The finding's id (GuardDuty id, ASFF Id, Health eventArn). */
+  finding: string;
+  reason: FindingSkipReason;
+  detail: string;
+}
 
 export interface TriggerRequest {
   /** Stable across redeliveries of the same event: the idempotency key of every RotateSecret call. */
@@ -31,6 +57,8 @@ export interface TriggerRequest {
   targets: RotationTarget[];
   /** Why (part of) an event led to no target, e.g. an IAM finding with no tag filter configured. */
   notes: string[];
+  /** Findings (or resources of findings) the event carries that are not acted on, and why. */
+  skippedFindings: SkippedFinding[];
 }
 
 /**
