@@ -1,0 +1,296 @@
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  SecretsManagerClient,
+  type SecretsManagerClientConfig,
+} from '@aws-sdk/client-secrets-manager';
+
+export const AWSCURRENT = 'AWSCURRENT';
+export const AWSPENDING = 'AWSPENDING';
+
+/** One version of a secret as the cache holds it. */
+export interface CachedVersion {
+  versionId: string;
+  /** The SecretString. Never logged, never part of an error. */
+  secretString: string;
+}
+
+export interface SecretCacheOptions {
+  /** The Secrets Manager client. @default new SecretsManagerClient(clientConfig ?? {}) (the SDK's credential chain, Region and retries) */
+  client?: SecretsManagerClient;
+  /** Config for the client the cache creates when `client` is not given. */
+  clientConfig?: SecretsManagerClientConfig;
+  /**
+   * How long a value is used without asking Secrets Manager again. An
+   * authentication failure asks earlier (see the database helpers).
+   * @default 3600000 (1 hour, the default of AWS's own caching clients)
+   */
+  ttlMs?: number;
+  /**
+   * After a refresh failed (throttling, network, service error), the stale value is served
+   * and Secrets Manager is not asked again for this long.
+   * @default 5000
+   */
+  errorBackoffMs?: number;
+  /** Milliseconds clock (tests). @default Date.now */
+  now?: () => number;
+}
+
+/** What the cache knows of one secret. */
+interface Entry {
+  /** stage -> VersionId; complete after a DescribeSecret, else only the stages a GetSecretValue named. */
+  labels: Map<string, string>;
+  labelsComplete: boolean;
+  /** Values by VersionId: only versions that a label pointed at, or that logged in. */
+  values: Map<string, CachedVersion>;
+  /** When the last successful refresh was sent (-Infinity: never). */
+  checkedAt: number;
+  /** No refresh before this after a failure. */
+  retryAt: number;
+  lastError?: unknown;
+  inflight?: Promise<void>;
+  /** A version that logged in when the cached AWSCURRENT did not (the single-user window). */
+  working?: string;
+}
+
+/** A refresh failed and there is no value to fall back to. The message names the secret and the error, never a value. */
+export class SecretCacheError extends Error {
+  override readonly name = 'SecretCacheError';
+  constructor(readonly secretId: string, readonly causeName: string, message: string) {
+    super(message);
+  }
+}
+
+/** Counters of the Secrets Manager calls this cache made. */
+export interface SecretCacheStats {
+  getSecretValue: number;
+  describeSecret: number;
+  /** Reads answered with a stale value because a refresh failed. */
+  staleServed: number;
+}
+
+/**
+ * A cache of secret values for applications. AWSCURRENT by default.
+ *
+ * - A value is used for `ttlMs`; after that the next read refreshes it.
+ * - One refresh per secret is in flight at a time: concurrent reads wait for it.
+ * - When a refresh fails (throttling, outage), the stale value is served and
+ *   Secrets Manager is left alone for `errorBackoffMs`.
+ * - A refresh of a secret the cache already holds asks DescribeSecret first
+ *   and calls GetSecretValue only for a version it does not hold yet: after a
+ *   rotation, the version that was AWSPENDING is often already cached.
+ */
+export class SecretCache {
+  readonly client: SecretsManagerClient;
+  private readonly ttlMs: number;
+  private readonly errorBackoffMs: number;
+  private readonly now: () => number;
+  private readonly entries = new Map<string, Entry>();
+  private readonly counters: SecretCacheStats = { getSecretValue: 0, describeSecret: 0, staleServed: 0 };
+
+  constructor(opts: SecretCacheOptions = {}) {
+    this.client = opts.client ?? new SecretsManagerClient(opts.clientConfig ?? {});
+    this.ttlMs = opts.ttlMs ?? 3_600_000;
+    this.errorBackoffMs = opts.errorBackoffMs ?? 5_000;
+    this.now = opts.now ?? Date.now;
+    if (!(this.ttlMs >= 0)) throw new RangeError('ttlMs must be >= 0');
+  }
+
+  /** The value of `stage` (AWSCURRENT by default); throws SecretCacheError when it cannot be read and none is cached. */
+  async getSecretString(secretId: string, stage: string = AWSCURRENT): Promise<string> {
+    const v = await this.getVersion(secretId, stage);
+    if (!v) throw new SecretCacheError(secretId, 'NoSuchStage', `secret ${secretId} has no version labelled ${stage}`);
+    return v.secretString;
+  }
+
+  /**
+   * The version labelled `stage`, or undefined when no version carries that
+   * label (AWSPENDING outside a rotation). Fresh within the TTL; refreshed
+   * otherwise; stale when the refresh fails.
+   */
+  async getVersion(secretId: string, stage: string = AWSCURRENT): Promise<CachedVersion | undefined> {
+    const e = this.entry(secretId);
+    const fresh = this.now() - e.checkedAt < this.ttlMs;
+    if (fresh && this.known(e, stage)) return this.lookup(e, stage);
+    if (e.lastError !== undefined && this.now() < e.retryAt && this.hasStale(e, stage)) {
+      this.counters.staleServed++;
+      return this.lookup(e, stage);
+    }
+    await this.sync(secretId, stage, this.now() - this.ttlMs);
+    return this.lookup(e, stage);
+  }
+
+  /**
+   * Asks Secrets Manager again unless a refresh was sent at or after
+   * `since` (a clock reading from `now()`): many connections that fail
+   * at once after a rotation cause one refresh. Errors are swallowed here
+   * (the caller retries with what is cached); `lastError` keeps them.
+   */
+  async revalidate(secretId: string, since: number, stage: string = AWSCURRENT): Promise<void> {
+    const e = this.entry(secretId);
+    if (e.checkedAt >= since && e.labelsComplete) return;
+    if (e.lastError !== undefined && this.now() < e.retryAt) return;
+    try {
+      await this.sync(secretId, stage, since, true);
+    } catch {
+      // kept in e.lastError; the caller goes on with the cached values
+    }
+  }
+
+  /** The version labelled `stage` as last seen, without calling Secrets Manager. */
+  peek(secretId: string, stage: string = AWSCURRENT): CachedVersion | undefined {
+    const e = this.entries.get(secretId);
+    return e ? this.lookup(e, stage) : undefined;
+  }
+
+  /** The VersionId that logged in when the cached AWSCURRENT did not, while it still carries AWSCURRENT or AWSPENDING. */
+  workingVersion(secretId: string): CachedVersion | undefined {
+    const e = this.entries.get(secretId);
+    if (!e?.working) return undefined;
+    const labelled = e.labels.get(AWSCURRENT) === e.working || e.labels.get(AWSPENDING) === e.working;
+    return labelled ? e.values.get(e.working) : undefined;
+  }
+
+  /** Records which version logged in (used by the database helpers). */
+  markWorking(secretId: string, versionId: string): void {
+    const e = this.entries.get(secretId);
+    if (!e) return;
+    e.working = e.labels.get(AWSCURRENT) === versionId ? undefined : versionId;
+  }
+
+  /** Now, on the cache's clock. */
+  clock(): number {
+    return this.now();
+  }
+
+  /** Secrets Manager calls made so far. */
+  stats(): SecretCacheStats {
+    return { ...this.counters };
+  }
+
+  /** Forgets every value. */
+  clear(): void {
+    this.entries.clear();
+  }
+
+  private entry(secretId: string): Entry {
+    let e = this.entries.get(secretId);
+    if (!e) {
+      e = { labels: new Map(), labelsComplete: false, values: new Map(), checkedAt: -Infinity, retryAt: -Infinity };
+      this.entries.set(secretId, e);
+    }
+    return e;
+  }
+
+  /** Whether the cache can answer for `stage` (a value, or knowing there is no such label). */
+  private known(e: Entry, stage: string): boolean {
+    const id = e.labels.get(stage);
+    return id !== undefined ? e.values.has(id) : e.labelsComplete;
+  }
+
+  private lookup(e: Entry, stage: string): CachedVersion | undefined {
+    const id = e.labels.get(stage);
+    return id === undefined ? undefined : e.values.get(id);
+  }
+
+  private hasStale(e: Entry, stage: string): boolean {
+    return this.lookup(e, stage) !== undefined;
+  }
+
+  /**
+   * One refresh at a time per secret. A caller that finds one in flight
+   * waits for it and is content with its result when it was sent at or after
+   * `since` and covered `stage`; a failed one is not repeated at once: the
+   * stale value is served (or the error thrown) until `errorBackoffMs` passed.
+   */
+  private async sync(secretId: string, stage: string, since: number, describe = false): Promise<void> {
+    const e = this.entry(secretId);
+    const enough = () => e.checkedAt >= since && this.known(e, stage) && (!describe || e.labelsComplete);
+    while (e.inflight) {
+      await e.inflight.catch(() => undefined);
+      if (enough()) return;
+      if (e.lastError !== undefined && this.now() < e.retryAt) return this.fallBack(secretId, e, stage, e.lastError);
+    }
+    const sentAt = this.now();
+    const p = this.refresh(secretId, e, stage, describe).then(
+      (labelsChecked) => {
+        if (labelsChecked) e.checkedAt = sentAt;
+        e.lastError = undefined;
+      },
+      (err: unknown) => {
+        e.lastError = err;
+        e.retryAt = this.now() + this.errorBackoffMs;
+        throw err;
+      },
+    );
+    e.inflight = p.finally(() => {
+      e.inflight = undefined;
+    });
+    try {
+      await e.inflight;
+    } catch (err) {
+      this.fallBack(secretId, e, stage, err);
+    }
+  }
+
+  /** After a failed refresh: the stale value when there is one, else a SecretCacheError. */
+  private fallBack(secretId: string, e: Entry, stage: string, err: unknown): void {
+    if (this.hasStale(e, stage)) {
+      this.counters.staleServed++;
+      return;
+    }
+    throw new SecretCacheError(secretId, errorName(err), `could not read secret ${secretId} from Secrets Manager (${errorName(err)}) and no value is cached`);
+  }
+
+  /** Returns whether the labels were (re)read. */
+  private async refresh(secretId: string, e: Entry, stage: string, describe: boolean): Promise<boolean> {
+    const labelled = e.labels.get(stage);
+    if (!describe && labelled !== undefined && e.labelsComplete && this.now() - e.checkedAt < this.ttlMs) {
+      // The labels are fresh; only this version's value is missing.
+      await this.fetchVersion(secretId, e, labelled);
+      return false;
+    }
+    if (e.values.size === 0 && !describe && stage === AWSCURRENT) {
+      // Nothing cached: DescribeSecret would not save anything.
+      this.counters.getSecretValue++;
+      const out = await this.client.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage }));
+      if (out.VersionId === undefined || out.SecretString === undefined) {
+        throw new SecretCacheError(secretId, 'NotAStringSecret', `secret ${secretId} has no SecretString (binary secrets are not supported)`);
+      }
+      e.values.set(out.VersionId, { versionId: out.VersionId, secretString: out.SecretString });
+      for (const s of out.VersionStages ?? [stage]) e.labels.set(s, out.VersionId);
+      return true;
+    }
+    this.counters.describeSecret++;
+    const d = await this.client.send(new DescribeSecretCommand({ SecretId: secretId }));
+    const labels = new Map<string, string>();
+    for (const [id, stages] of Object.entries(d.VersionIdsToStages ?? {})) for (const s of stages ?? []) labels.set(s, id);
+    const id = labels.get(stage);
+    if (id !== undefined && !e.values.has(id)) await this.fetchVersion(secretId, e, id);
+    e.labels = labels;
+    e.labelsComplete = true;
+    // Keep only labelled versions and the one that logged in.
+    const keep = new Set(labels.values());
+    if (e.working !== undefined && !keep.has(e.working)) e.working = undefined;
+    for (const v of [...e.values.keys()]) if (!keep.has(v)) e.values.delete(v);
+    return true;
+  }
+
+  private async fetchVersion(secretId: string, e: Entry, versionId: string): Promise<void> {
+    this.counters.getSecretValue++;
+    const out = await this.client.send(new GetSecretValueCommand({ SecretId: secretId, VersionId: versionId }));
+    if (out.SecretString === undefined) {
+      throw new SecretCacheError(secretId, 'NotAStringSecret', `secret ${secretId} has no SecretString (binary secrets are not supported)`);
+    }
+    e.values.set(versionId, { versionId, secretString: out.SecretString });
+  }
+}
+
+/** The SDK error name (ThrottlingException, ...) or the Node error code; never a message that could carry a value. */
+function errorName(err: unknown): string {
+  const o = err as { name?: unknown; code?: unknown } | undefined;
+  if (o instanceof SecretCacheError) return o.causeName;
+  if (typeof o?.name === 'string' && o.name !== 'Error') return o.name;
+  if (typeof o?.code === 'string') return o.code;
+  return 'Error';
+}
