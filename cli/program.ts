@@ -63,9 +63,29 @@ export function buildProgram(): Command {
     .option('--state <file>', 'persist state as JSON in this file (written atomically)')
     .option('--region <region>', 'region in ARNs', 'us-east-1')
     .option('--account-id <id>', 'account id in ARNs', '000000000000')
-    .action(async (opts: { port: number; host: string; state?: string; region: string; accountId: string }) => {
+    .option('--rotation-function <bundle>', 'run this rotation function bundle (e.g. dist/rotation/index.js from npm run build) for RotateSecret; its ARN is printed at start')
+    .option('--function-name <name>', 'function name in the rotation function\'s ARN', (v: string) => {
+      if (!/^[A-Za-z0-9_-]{1,64}$/.test(v)) throw new InvalidArgumentError('a Lambda function name: 1-64 letters, digits, - or _.');
+      return v;
+    }, 'rotor-rotation')
+    .option('--function-env <KEY=VALUE>', 'environment variable of the rotation function, as set on the Lambda function (repeatable), e.g. ROTOR_TLS_MODE=disable', (v: string, prev: Record<string, string> = {}) => {
+      const m = /^([A-Za-z][A-Za-z0-9_]*)=(.*)$/s.exec(v);
+      if (!m) throw new InvalidArgumentError('KEY=VALUE, KEY made of letters, digits and _.');
+      return { ...prev, [m[1]]: m[2] };
+    })
+    .action(async (opts: { port: number; host: string; state?: string; region: string; accountId: string; rotationFunction?: string; functionName: string; functionEnv?: Record<string, string> }, cmd: Command) => {
+      if (!opts.rotationFunction && (opts.functionEnv || cmd.getOptionValueSource('functionName') === 'cli')) {
+        cmd.error('error: --function-name and --function-env need --rotation-function <bundle>', { exitCode: EXIT_USAGE, code: 'rotor.noFunction' });
+      }
       const { serveLocal } = require('../local/serve') as typeof import('../local/serve');
-      await serveLocal({ port: opts.port, host: opts.host, statePath: opts.state, region: opts.region, accountId: opts.accountId });
+      await serveLocal({
+        port: opts.port,
+        host: opts.host,
+        statePath: opts.state,
+        region: opts.region,
+        accountId: opts.accountId,
+        rotationFunction: opts.rotationFunction ? { bundlePath: opts.rotationFunction, name: opts.functionName, env: opts.functionEnv } : undefined,
+      });
     });
 
   program
