@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 import { grantKey, grantStatement, MysqlEngine, parseGrantLine } from '../../lambda/rotation/engines/mysql';
+import { mysqlNativePasswordHash } from '../../lambda/rotation/engines/mysql/password-hash';
 import type { ConnectionSettings, DatabaseSession } from '../../lambda/rotation/engines/engine';
 import { parseDatabaseSecret, type DatabaseSecret } from '../../lambda/core/database-secret';
 import { canLoginMariadb, startMariadb, type MariadbServer } from '../support/mariadb-server';
@@ -132,8 +133,8 @@ describe('syncAlternateUser on MariaDB', () => {
     await expect(canLoginMariadb(server, source, 'source-Pw-1')).resolves.toBe(true);
     await expectSameAsSource(target, source);
     // The source's password hash was not copied: the target's is the hash of its own password.
-    const [row] = (await q('SELECT authentication_string AS h, PASSWORD(?) AS expected FROM mysql.user WHERE User = ?', [pw, target])).rows;
-    expect(row.h).toBe(row.expected);
+    const [row] = (await q('SELECT authentication_string AS h FROM mysql.user WHERE User = ?', [target])).rows;
+    expect(row.h).toBe(mysqlNativePasswordHash(pw));
 
     // Run again with the same password: nothing changes, still equal.
     await sync(target, source, pw);
@@ -141,7 +142,7 @@ describe('syncAlternateUser on MariaDB', () => {
     await expect(canLoginMariadb(server, target, pw)).resolves.toBe(true);
   });
 
-  test('a sync with nothing to change touches no grant; the password reaches SQL only as a placeholder value', async () => {
+  test('a sync with nothing to change touches no grant; the password reaches SQL only as its hash, as a placeholder value', async () => {
     const source = unique('steady');
     const target = `${source}_clone`;
     await createSource(source, 'source-Pw-1');
@@ -171,10 +172,11 @@ describe('syncAlternateUser on MariaDB', () => {
     await expect(canLoginMariadb(server, target, 'steady-Pw-2', { ssl: 'verify-full' })).resolves.toBe(true);
 
     for (const [sent, pw] of [[first, 'steady-Pw-1'], [second, 'steady-Pw-2']] as const) {
-      for (const s of sent) expect(s.sql).not.toContain(pw);
-      const carrying = sent.filter((s) => s.values.includes(pw)).map((s) => s.sql);
+      // The password never reaches SQL, not even as a placeholder value: only its hash does, once.
+      for (const s of sent) expect(JSON.stringify([s.sql, s.values])).not.toContain(pw);
+      const carrying = sent.filter((s) => s.values.includes(mysqlNativePasswordHash(pw))).map((s) => s.sql);
       expect(carrying.length).toBe(1);
-      expect(carrying[0]).toMatch(/^(CREATE USER IF NOT EXISTS \?@\? IDENTIFIED BY \?|SET PASSWORD FOR \?@\? = PASSWORD\(\?\))$/);
+      expect(carrying[0]).toMatch(/^(CREATE USER IF NOT EXISTS \?@\? IDENTIFIED BY PASSWORD \?|SET PASSWORD FOR \?@\? = \?)$/);
     }
   });
 
@@ -248,8 +250,8 @@ describe('syncAlternateUser on MariaDB', () => {
     await sync(target, source, pw);
     expect(await hostsOf(target)).toEqual(['%', '10.%']);
     await expectSameAsSource(target, source, ['%', '10.%']);
-    const rows = (await q('SELECT Host AS host, max_user_connections AS m, authentication_string AS h, PASSWORD(?) AS expected FROM mysql.user WHERE User = ? ORDER BY Host', [pw, target])).rows;
-    expect(rows.map((r) => [r.host, r.m, r.h === r.expected])).toEqual([['%', 0, true], ['10.%', 3, true]]);
+    const rows = (await q('SELECT Host AS host, max_user_connections AS m, authentication_string AS h FROM mysql.user WHERE User = ? ORDER BY Host', [target])).rows;
+    expect(rows.map((r) => [r.host, r.m, r.h === mysqlNativePasswordHash(pw)])).toEqual([['%', 0, true], ['10.%', 3, true]]);
 
     // A host entry added to the source later reaches the target with the next sync.
     await q('CREATE USER ?@? IDENTIFIED BY ?', [source, 'localhost', 'source-Pw-1']);
@@ -375,6 +377,32 @@ describe('syncAlternateUser on MariaDB', () => {
     expect(master.code).toBe('TARGET_IS_MASTER');
     await expect(canLoginMariadb(server, server.superuser.username, server.superuser.password)).resolves.toBe(true);
     for (const e of [missing, same, master]) expect(e.message).not.toContain('refusal-Pw-1');
+  });
+
+  test('an alternate user (or a current user) whose plugin the function cannot hash is refused before anything changes', async () => {
+    await q("INSTALL SONAME 'auth_ed25519'").catch((e) => {
+      if ((e as { errno?: number }).errno !== 1968) throw e; // already installed
+    });
+    const source = unique('edsrc');
+    const target = `${source}_clone`;
+    await createSource(source, 'source-Pw-1');
+    // The target exists with ed25519 on '%' and has a stale entry that a sync would drop first.
+    await q('CREATE USER ?@? IDENTIFIED VIA ed25519 USING PASSWORD(?)', [target, '%', 'old-Pw-1']);
+    await q('CREATE USER ?@? IDENTIFIED BY ?', [target, '192.168.%', 'stale-Pw-1']);
+    const snapshot = async () => (await q('SELECT Host AS host, plugin, authentication_string AS h FROM mysql.user WHERE User = ? ORDER BY Host', [target])).rows;
+    const before = await snapshot();
+    const e = await rotationFailure(sync(target, source, 'refused-Pw-1'));
+    expect(e.category).toBe('configuration');
+    expect(e.code).toBe('UNSUPPORTED_AUTH_PLUGIN');
+    expect(e.message).not.toContain('refused-Pw-1');
+    expect(await snapshot()).toEqual(before);
+
+    // A missing target is made with the current user's plugin: an ed25519 current user is refused too.
+    const edSource = unique('edsrc');
+    await q('CREATE USER ?@? IDENTIFIED VIA ed25519 USING PASSWORD(?)', [edSource, '%', 'source-Pw-1']);
+    const missing = await rotationFailure(sync(`${edSource}_clone`, edSource, 'refused-Pw-2'));
+    expect(missing.code).toBe('UNSUPPORTED_AUTH_PLUGIN');
+    expect(await hostsOf(`${edSource}_clone`)).toEqual([]);
   });
 
   test('a master without the needed privileges: permission errors that say what is needed, never the password', async () => {

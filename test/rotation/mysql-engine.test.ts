@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 import { classifyMysqlError, MysqlEngine, mysqlFlavor } from '../../lambda/rotation/engines/mysql';
+import { mysqlNativePasswordHash } from '../../lambda/rotation/engines/mysql/password-hash';
 import type { ConnectionSettings, DatabaseSession } from '../../lambda/rotation/engines/engine';
 import { parseDatabaseSecret, type DatabaseSecret } from '../../lambda/core/database-secret';
 import { canLoginMariadb, startMariadb, type MariadbServer } from '../support/mariadb-server';
@@ -219,7 +220,8 @@ describe('MySQL engine: passwords', () => {
     await createUser(tlsServer, bystander, 'bystander-Pw-1');
     await withSession(engine.connect(secretFor(tlsServer), settings()), (admin) => admin.setPassword(name, passwords[0]));
 
-    const expected = (await tlsServer.query('SELECT PASSWORD(?) AS h', [passwords[0]])).rows[0].h;
+    // Computed here, not with the server's PASSWORD(?): that statement would put the password in the server's log.
+    const expected = mysqlNativePasswordHash(passwords[0]);
     const rows = (await tlsServer.query('SELECT Host AS host, authentication_string AS h FROM mysql.user WHERE User = ? ORDER BY Host', [name])).rows;
     expect(rows.map((r) => r.host).sort()).toEqual([...hosts].sort());
     for (const r of rows) expect(r.h).toBe(expected);
@@ -227,21 +229,42 @@ describe('MySQL engine: passwords', () => {
     await expect(canLoginMariadb(tlsServer, bystander, 'bystander-Pw-1')).resolves.toBe(true);
   });
 
-  test('changing another user keeps that account\'s authentication plugin (SET PASSWORD FOR, not ALTER USER)', async () => {
-    // ALTER USER ... IDENTIFIED BY would turn an ed25519 account into mysql_native_password on MariaDB.
+  test('an account whose plugin stores a hash the function cannot compute is refused before any host entry changes', async () => {
+    // SET PASSWORD would need the password itself for ed25519 / unix_socket: never sent, so refused.
     await tlsServer.query("INSTALL SONAME 'auth_ed25519'").catch((e) => {
       if ((e as { errno?: number }).errno !== 1968) throw e; // already installed
     });
     const name = uniqueName('ed');
-    const reference = uniqueName('edref');
-    await tlsServer.query('CREATE USER ?@? IDENTIFIED VIA ed25519 USING PASSWORD(?)', [name, '%', 'initial-Pw-1']);
-    await tlsServer.query('CREATE USER ?@? IDENTIFIED VIA ed25519 USING PASSWORD(?)', [reference, '%', 'next-Pw-2']);
+    await createUser(tlsServer, name, 'initial-Pw-1', { hosts: ['%'] });
+    await tlsServer.query('CREATE USER ?@? IDENTIFIED VIA ed25519 USING PASSWORD(?)', [name, 'localhost', 'initial-Pw-1']);
+    const before = (await tlsServer.query('SELECT Host AS host, plugin, authentication_string AS h FROM mysql.user WHERE User = ? ORDER BY Host', [name])).rows;
+    const e = await withSession(engine.connect(secretFor(tlsServer), settings()), (admin) => rotationFailure(admin.setPassword(name, 'next-Pw-2')));
+    expect(e.category).toBe('configuration');
+    expect(e.code).toBe('UNSUPPORTED_AUTH_PLUGIN');
+    expect(e.message).toContain('ed25519');
+    expect(e.message).not.toContain('next-Pw-2');
+    expect(e.action).toMatch(/nothing was changed/);
+    // Neither entry changed: the mysql_native_password one ('%', first in order) kept its old hash too.
+    const after = (await tlsServer.query('SELECT Host AS host, plugin, authentication_string AS h FROM mysql.user WHERE User = ? ORDER BY Host', [name])).rows;
+    expect(after).toEqual(before);
+    expect(after.find((r) => r.host === '%')?.h).toBe(mysqlNativePasswordHash('initial-Pw-1'));
+
+    const socketUser = uniqueName('sock');
+    await tlsServer.query('CREATE USER ?@? IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD(?)', [socketUser, '%', 'initial-Pw-1']);
+    await tlsServer.query('GRANT SELECT ON appdb.* TO ?@?', [socketUser, '%']);
+    const either = await withSession(engine.connect(secretFor(tlsServer), settings()), (admin) => rotationFailure(admin.setPassword(socketUser, 'next-Pw-2')));
+    expect(either.code).toBe('UNSUPPORTED_AUTH_PLUGIN');
+    expect(either.message).toContain('unix_socket OR mysql_native_password');
+    await expect(canLoginMariadb(tlsServer, socketUser, 'initial-Pw-1')).resolves.toBe(true);
+  });
+
+  test('a mysql_native_password account keeps its plugin and gets the hash the server itself computes', async () => {
+    const name = uniqueName('native');
+    await createUser(tlsServer, name, 'initial-Pw-1');
     await withSession(engine.connect(secretFor(tlsServer), settings()), (admin) => admin.setPassword(name, 'next-Pw-2'));
-    const rows = (await tlsServer.query('SELECT User AS u, plugin, authentication_string AS h FROM mysql.user WHERE User IN (?, ?)', [name, reference])).rows;
-    const byUser = Object.fromEntries(rows.map((r) => [r.u, r]));
-    expect(byUser[name].plugin).toBe('ed25519');
-    // ed25519 hashes are unsalted: the same password gives the same string.
-    expect(byUser[name].h).toBe(byUser[reference].h);
+    const [row] = (await tlsServer.query('SELECT plugin, authentication_string AS h FROM mysql.user WHERE User = ?', [name])).rows;
+    expect(row).toEqual({ plugin: 'mysql_native_password', h: mysqlNativePasswordHash('next-Pw-2') });
+    await expect(canLoginMariadb(tlsServer, name, 'next-Pw-2')).resolves.toBe(true);
   });
 
   test('admin path: an unknown user is a configuration error; a plain user may not change others', async () => {

@@ -1,0 +1,103 @@
+import { accountLabel, text, type MysqlFlavor, type StatementRunner } from './common';
+import { SYNC_CONTEXT } from './errors';
+
+/** What ALTER USER ... REQUIRE ... WITH ... sets, and the default roles. */
+export interface AccountProps {
+  host: string;
+  /** e.g. { clause: 'ISSUER ? AND CIPHER ?', values: [...] }; values go through placeholders. */
+  require: { clause: string; values: string[] };
+  /** [option, value], option names being constants of this file. */
+  limits: Array<[string, number]>;
+  /** MariaDB: at most one, without host; MySQL 8: 'name'@'host' roles. */
+  defaultRoles: Array<{ user: string; host?: string }>;
+}
+
+/** mysql.user columns -> ALTER USER clauses; undefined for values this code does not know. */
+function accountProps(row: Record<string, unknown>, flavor: MysqlFlavor): Omit<AccountProps, 'host' | 'defaultRoles'> | undefined {
+  let require: AccountProps['require'];
+  switch (text(row.sslType).toUpperCase()) {
+    case '':
+      require = { clause: 'NONE', values: [] };
+      break;
+    case 'ANY':
+      require = { clause: 'SSL', values: [] };
+      break;
+    case 'X509':
+      require = { clause: 'X509', values: [] };
+      break;
+    case 'SPECIFIED': {
+      const parts: Array<[string, string]> = [
+        ['ISSUER', text(row.x509Issuer)], ['SUBJECT', text(row.x509Subject)], ['CIPHER', text(row.sslCipher)],
+      ];
+      const given = parts.filter(([, v]) => v !== '');
+      // SPECIFIED with nothing specified only demands TLS, as REQUIRE SSL does.
+      require = given.length === 0
+        ? { clause: 'SSL', values: [] }
+        : { clause: given.map(([k]) => `${k} ?`).join(' AND '), values: given.map(([, v]) => v) };
+      break;
+    }
+    default:
+      return undefined;
+  }
+  const limits: Array<[string, number]> = [
+    ['MAX_QUERIES_PER_HOUR', Number(row.maxQuestions)],
+    ['MAX_UPDATES_PER_HOUR', Number(row.maxUpdates)],
+    ['MAX_CONNECTIONS_PER_HOUR', Number(row.maxConnections)],
+    // Signed on MariaDB.
+    ['MAX_USER_CONNECTIONS', Number(row.maxUserConnections)],
+  ];
+  if (!limits.every(([, v]) => Number.isSafeInteger(v))) return undefined;
+  if (flavor === 'mariadb') {
+    // decimal(12,6) seconds, returned as a string such as '2.500000'.
+    const seconds = Number(text(row.maxStatementTime) || '0');
+    if (!Number.isFinite(seconds) || seconds < 0) return undefined;
+    limits.push(['MAX_STATEMENT_TIME', seconds]);
+  }
+  return { require, limits };
+}
+
+export const requireKey = (a: AccountProps) => JSON.stringify(a.require);
+export const limitsKey = (a: AccountProps) => JSON.stringify(a.limits);
+export const defaultRolesKey = (a: AccountProps) => JSON.stringify(a.defaultRoles.map((r) => [r.user, r.host ?? '']).sort());
+
+/** Every host entry of a user (roles excluded), with TLS requirement, limits and default roles. */
+export async function accountsOf(db: StatementRunner, user: string): Promise<AccountProps[]> {
+  const what = `look up the accounts of ${JSON.stringify(user)}`;
+  const columns = 'Host AS host, ssl_type AS sslType, ssl_cipher AS sslCipher, x509_issuer AS x509Issuer, x509_subject AS x509Subject, '
+    + 'max_questions AS maxQuestions, max_updates AS maxUpdates, max_connections AS maxConnections, max_user_connections AS maxUserConnections';
+  const rows = db.flavor === 'mariadb'
+    // MariaDB's mysql.user is a view over mysql.global_priv (its JSON: ssl_type, x509_issuer, max_questions, ...).
+    ? await db.rows(what, `SELECT ${columns}, max_statement_time AS maxStatementTime, default_role AS defaultRole FROM mysql.user WHERE User = ? AND is_role <> 'Y' ORDER BY Host`, [user], SYNC_CONTEXT)
+    : await db.rows(what, `SELECT ${columns} FROM mysql.user WHERE User = ? ORDER BY Host`, [user], SYNC_CONTEXT);
+  const defaults = new Map<string, Array<{ user: string; host?: string }>>();
+  if (db.flavor === 'mysql8' && rows.length > 0) {
+    const roleRows = await db.rows(`read the default roles of ${JSON.stringify(user)}`,
+      'SELECT HOST AS host, DEFAULT_ROLE_USER AS roleUser, DEFAULT_ROLE_HOST AS roleHost FROM mysql.default_roles WHERE USER = ? ORDER BY 2, 3', [user], SYNC_CONTEXT);
+    for (const r of roleRows) {
+      const host = text(r.host);
+      defaults.set(host, [...(defaults.get(host) ?? []), { user: text(r.roleUser), host: text(r.roleHost) }]);
+    }
+  }
+  return rows.map((row) => {
+    const host = text(row.host);
+    const props = accountProps(row, db.flavor);
+    if (!props) {
+      throw db.error('configuration', 'UNEXPECTED_ACCOUNT', what,
+        `the TLS requirement or resource limits of ${accountLabel(user, host)} have values the function does not know`,
+        'Check the account with SHOW CREATE USER; report the values.');
+    }
+    const defaultRoles = db.flavor === 'mariadb'
+      ? (text(row.defaultRole) ? [{ user: text(row.defaultRole) }] : [])
+      : defaults.get(host) ?? [];
+    return { host, ...props, defaultRoles };
+  });
+}
+
+export async function accountOf(db: StatementRunner, user: string, host: string): Promise<AccountProps> {
+  const account = (await accountsOf(db, user)).find((a) => a.host === host);
+  if (!account) {
+    throw db.error('conflict', 'ACCOUNT_VANISHED', `read ${accountLabel(user, host)}`,
+      'the account disappeared while it was being changed', 'Another session dropped it; rotate again.');
+  }
+  return account;
+}
