@@ -15,7 +15,10 @@ import { parseArn, ScopeCheck, type TriggerScope } from './scope';
  * - its `AwsAccountId` and `Region` are this function's (cross-Region
  *   aggregation and administrator accounts receive other Regions' and
  *   members' findings); each resource's `Region` and ARN must be too.
- * The idempotency key is the finding's `Id` and `UpdatedAt`.
+ * The idempotency key is the finding's `Id` and `UpdatedAt`: a triage change
+ * (BatchUpdateFindings: workflow status, note...) sends a new event but
+ * leaves UpdatedAt alone
+ * (https://docs.aws.amazon.com/securityhub/latest/userguide/finding-update-batchupdatefindings.html).
  * https://docs.aws.amazon.com/securityhub/latest/userguide/securityhub-cwe-event-formats.html
  * https://docs.aws.amazon.com/securityhub/latest/userguide/securityhub-findings-format.html
  */
