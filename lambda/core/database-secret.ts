@@ -1,4 +1,5 @@
 import { configurationError } from './errors';
+import { replaceTopLevel, topLevelMembers } from './json-members';
 
 /** Engines named in the secret's `engine` field (the RDS secret JSON structure). */
 export const ENGINES = ['postgres', 'aurora-postgresql', 'mysql', 'mariadb', 'aurora-mysql'] as const;
@@ -25,6 +26,12 @@ export interface DatabaseSecret {
   dbClusterIdentifier?: string;
   /** Fields we do not interpret are kept, so a rotation never drops them. */
   extra: Record<string, unknown>;
+  /**
+   * The SecretString this was parsed from. A new version is written by
+   * replacing only `username` and `password` in it, so every other field
+   * survives byte for byte.
+   */
+  source?: string;
 }
 
 const KNOWN = new Set([
@@ -54,6 +61,15 @@ export function parseDatabaseSecret(secretString: string | undefined, label: str
     throw configurationError(`${where} is not a JSON object`, fix);
   }
   const obj = raw as Record<string, unknown>;
+  // JSON.parse keeps the last of repeated keys; another reader may keep the
+  // first. Such a secret means two things at once: refuse it.
+  const seen = new Set<string>();
+  for (const { key } of topLevelMembers(secretString)) {
+    if (seen.has(key)) {
+      throw configurationError(`${where} has the key ${KNOWN.has(key) ? `"${key}"` : '(a field rotor does not interpret)'} more than once`, fix);
+    }
+    seen.add(key);
+  }
 
   const str = (name: string, required: boolean): string | undefined => {
     const v = obj[name];
@@ -89,17 +105,34 @@ export function parseDatabaseSecret(secretString: string | undefined, label: str
   const dbInstanceIdentifier = str('dbInstanceIdentifier', false);
   const dbClusterIdentifier = str('dbClusterIdentifier', false);
 
+  // defineProperty: a key named "__proto__" is data, not the object's prototype.
   const extra: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) if (!KNOWN.has(k)) extra[k] = v;
+  for (const [k, v] of Object.entries(obj)) {
+    if (!KNOWN.has(k)) Object.defineProperty(extra, k, { value: v, enumerable: true, writable: true, configurable: true });
+  }
 
   return {
     engine: engine as EngineName, host, port, username, password, dbname, ssl, masterarn,
-    dbInstanceIdentifier, dbClusterIdentifier, extra,
+    dbInstanceIdentifier, dbClusterIdentifier, extra, source: secretString,
   };
 }
 
-/** The JSON stored for a DatabaseSecret; key order follows the input's known fields. */
+/**
+ * The JSON stored for a DatabaseSecret. A secret parsed from a SecretString
+ * keeps that text with only `username` and `password` replaced; one built in
+ * code is written with the known fields first.
+ */
 export function serializeDatabaseSecret(s: DatabaseSecret): string {
+  if (s.source !== undefined) {
+    const text = replaceTopLevel(s.source, { username: s.username, password: s.password });
+    const check = parseDatabaseSecret(text, 'new');
+    if (differingFields(check, s, []).length > 0 || check.password !== s.password) {
+      // Only username and password may change; anything else means a caller
+      // edited another field of a parsed secret, which the text cannot show.
+      throw configurationError('internal: a field other than username or password changed on a parsed secret', 'This is a bug in rotor; report it.');
+    }
+    return text;
+  }
   const out: Record<string, unknown> = {
     engine: s.engine, host: s.host, port: s.port, username: s.username, password: s.password,
   };
@@ -108,7 +141,9 @@ export function serializeDatabaseSecret(s: DatabaseSecret): string {
   if (s.masterarn !== undefined) out.masterarn = s.masterarn;
   if (s.dbInstanceIdentifier !== undefined) out.dbInstanceIdentifier = s.dbInstanceIdentifier;
   if (s.dbClusterIdentifier !== undefined) out.dbClusterIdentifier = s.dbClusterIdentifier;
-  return JSON.stringify({ ...out, ...s.extra });
+  const merged: Record<string, unknown> = { ...out };
+  for (const [k, v] of Object.entries(s.extra)) Object.defineProperty(merged, k, { value: v, enumerable: true, writable: true, configurable: true });
+  return JSON.stringify(merged);
 }
 
 const DEFAULT_PORTS: Record<EngineName, number> = {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { configurationError } from './errors';
 import { TLS_MODES, type TlsMode } from './database-secret';
+import { parseRdsArn, type RdsArn } from './rds-arn';
 
 /** Password policy passed to GetRandomPassword. */
 export interface PasswordPolicy {
@@ -17,8 +18,25 @@ export interface PasswordPolicy {
 /** The rotation function's settings, read once from its environment. */
 export interface FunctionConfig {
   password: PasswordPolicy;
-  /** TLS mode when the secret has no `ssl` field. */
+  /**
+   * The deployment's TLS floor (ROTOR_TLS_MODE): the mode used when a secret
+   * has no `ssl` field, and the least any login may use. A secret may ask for
+   * more, never for less (DESIGN invariant 5).
+   */
   tlsMode: TlsMode;
+  /**
+   * ROTOR_ALLOW_TARGET_CHANGE: rotate even when AWSCURRENT names another
+   * target (engine, host, port, database, user) than the last rotation did.
+   * @default false
+   */
+  allowTargetChange: boolean;
+  /**
+   * ROTOR_RDS_RESOURCE_ARNS: the DB instances and clusters the rds-master
+   * strategy may act on (comma-separated ARNs). Empty: rds-master refuses.
+   */
+  rdsResources: RdsArn[];
+  /** AWS_REGION: the Region the function runs in. */
+  region?: string;
   /** PEM bundle of trusted CAs for verify-full; undefined = Node's default trust store. */
   caFile?: string;
   connectTimeoutMs: number;
@@ -54,6 +72,17 @@ export function readFunctionConfig(env: Env = process.env): FunctionConfig {
     );
   }
   const length = int(env, 'ROTOR_PASSWORD_LENGTH', 32, 8, 4096);
+  const rdsResources: RdsArn[] = [];
+  for (const raw of (env.ROTOR_RDS_RESOURCE_ARNS ?? '').split(',').map((a) => a.trim()).filter(Boolean)) {
+    const arn = parseRdsArn(raw);
+    if (!arn || !arn.region || !arn.account) {
+      throw configurationError(
+        'ROTOR_RDS_RESOURCE_ARNS holds an entry that is not a complete DB instance or cluster ARN (arn:aws:rds:REGION:ACCOUNT:db:ID or ...:cluster:ID)',
+        'Fix ROTOR_RDS_RESOURCE_ARNS on the rotation function (the CDK app sets it from dbInstanceArn / dbClusterArn).',
+      );
+    }
+    rdsResources.push(arn);
+  }
   return {
     password: {
       length,
@@ -65,6 +94,9 @@ export function readFunctionConfig(env: Env = process.env): FunctionConfig {
       requireEachIncludedType: bool(env, 'ROTOR_REQUIRE_EACH_INCLUDED_TYPE', true),
     },
     tlsMode: tlsMode as TlsMode,
+    allowTargetChange: bool(env, 'ROTOR_ALLOW_TARGET_CHANGE', false),
+    rdsResources,
+    region: env.AWS_REGION || undefined,
     caFile,
     connectTimeoutMs: int(env, 'ROTOR_CONNECT_TIMEOUT_MS', 5000, 100, 60000),
     statementTimeoutMs: int(env, 'ROTOR_STATEMENT_TIMEOUT_MS', 10000, 100, 600000),

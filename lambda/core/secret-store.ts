@@ -4,6 +4,7 @@ import {
   GetSecretValueCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
+  TagResourceCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { RotationError } from './errors';
@@ -98,6 +99,11 @@ export class SecretStore {
         }),
       ),
     );
+  }
+
+  /** Sets one tag on the secret (TagResource appends; an existing key gets the new value). */
+  async tag(key: string, value: string): Promise<void> {
+    await this.call('TagResource', () => this.client.send(new TagResourceCommand({ SecretId: this.secretId, Tags: [{ Key: key, Value: value }] })));
   }
 
   async randomPassword(policy: PasswordPolicy, engineExcludes: string): Promise<string> {

@@ -67,7 +67,8 @@ export function createRotationHandler(deps: RotationHandlerDeps = {}) {
       const remaining = () => (typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : 60_000);
       const prefetched = event.step === 'finishSecret' ? {} : RotationContext.prefetch(store, event.token);
       const metadata = await store.describe();
-      ctx = new RotationContext(event, store, setup.config, logger, metadata, remaining, rdsDirectory, prefetched);
+      const count = (name: string) => metrics.addMetric(name, MetricUnit.Count, 1);
+      ctx = new RotationContext(event, store, setup.config, logger, metadata, remaining, rdsDirectory, prefetched, count);
       logger.debug('step started', { strategy: setup.strategy.name });
       const outcome = checkContract(ctx) === 'nothing-to-do' ? 'nothing-to-do' : await runStep(event.step, ctx, setup.strategy);
       logger.info('step finished', { outcome, durationMs: Date.now() - started });

@@ -2,6 +2,7 @@ import { parseDatabaseSecret, type DatabaseSecret } from '../core/database-secre
 import { configurationError, conflictError } from '../core/errors';
 import { AWSCURRENT } from '../core/secret-store';
 import { parseRdsArn } from '../core/rds-arn';
+import { strongerTls } from '../core/tls-policy';
 import type { RotationContext } from './rotation-context';
 
 /**
@@ -23,17 +24,28 @@ export async function masterCredentialFor(user: DatabaseSecret, ctx: RotationCon
   const master = isRdsManagedShape(stored.secretString)
     ? await resolveRdsManagedMaster(user, stored.secretString!, ctx)
     : parseDatabaseSecret(stored.secretString, 'AWSCURRENT (master secret)');
-  if (master.host !== user.host || master.port !== user.port) {
+  return masterLogin(user, master, ctx.engine(master).family, ctx.engine(user).family);
+}
+
+/**
+ * The credential the admin session logs in with: the master's user and
+ * password, on the user's server only (DESIGN invariant 3: a master of
+ * another server is refused), in the user's database (PostgreSQL ownership is
+ * per database), with the stronger TLS mode of the two secrets (invariant 5:
+ * the application secret can never weaken how the master password travels).
+ * `rotor doctor` uses the same rule.
+ */
+export function masterLogin(user: DatabaseSecret, master: DatabaseSecret, masterFamily: string, userFamily: string): DatabaseSecret {
+  if (master.host.toLowerCase() !== user.host.toLowerCase() || master.port !== user.port) {
     throw conflictError(
       `the master secret points at ${master.host}:${master.port}, not at the user's server ${user.host}:${user.port}`,
       'Refusing to use a master credential of another server. Fix "masterarn" or the master secret\'s host/port.',
     );
   }
-  if (ctx.engine(master).family !== ctx.engine(user).family) {
+  if (masterFamily !== userFamily) {
     throw conflictError(`the master secret's engine "${master.engine}" does not match the user's "${user.engine}"`, 'Fix "masterarn" to name the master secret of this database.');
   }
-  // The admin works in the user's database (PostgreSQL ownership is per database).
-  return { ...master, dbname: user.dbname ?? master.dbname, ssl: user.ssl ?? master.ssl };
+  return { ...master, dbname: user.dbname ?? master.dbname, ssl: strongerTls(user.ssl, master.ssl) };
 }
 
 /** RDS-managed master secrets (`rds!db-...`) hold only username and password. */

@@ -7,6 +7,9 @@ import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, type SecretMetadata, type SecretSt
 import type { ConnectionSettings, DatabaseEngine, DatabaseSession } from './engines/engine';
 import { engineFor } from './engines';
 import type { RotationEvent } from './event';
+import { passwordPolicyViolation } from '../core/password-policy';
+import { effectiveTlsMode } from '../core/tls-policy';
+import { ROTATED_TARGET_TAG, targetChangedError, targetFingerprint } from './rotated-target';
 
 export interface VersionedSecret {
   versionId: string;
@@ -32,6 +35,8 @@ export class RotationContext {
     readonly rds: () => RdsDirectory,
     /** Reads started before the contract checks, concurrently with DescribeSecret. */
     private readonly prefetched: Partial<Record<'current' | 'pending', Promise<StoredVersion | undefined>>> = {},
+    /** Counts an EMF metric (by Step and Engine) for an event worth an alarm. */
+    readonly count: (metric: string) => void = () => {},
   ) {}
 
   /**
@@ -76,12 +81,28 @@ export class RotationContext {
     });
   }
 
-  /** The value createSecret stored under the token; undefined if there is none yet. */
+  /** The value stored under the token; undefined if there is none yet. */
   pendingOrUndefined(): Promise<DatabaseSecret | undefined> {
     return this.once('pending', async () => {
       const v = await (this.prefetched.pending ?? this.store.get(AWSPENDING, this.token));
       return v ? parseDatabaseSecret(v.secretString, AWSPENDING) : undefined;
     });
+  }
+
+  /**
+   * Refuses an AWSPENDING password the function's policy could not have
+   * produced: whoever can write a value (PutSecretValue) could otherwise fill
+   * the empty version RotateSecret creates and choose the next password.
+   */
+  assertPolicyPassword(pending: DatabaseSecret): void {
+    const why = passwordPolicyViolation(pending.password, this.config.password, this.engine(pending).defaultExcludedCharacters);
+    if (!why) return;
+    this.count('PendingPasswordRefused');
+    throw conflictError(
+      `the AWSPENDING password does not meet the function's password policy: ${why}`,
+      `The rotation function did not generate it. Find who wrote version ${this.token} (CloudTrail PutSecretValue), remove its AWSPENDING label (rotor doctor shows how), and rotate again. Nothing was changed.`,
+      'PendingPasswordPolicy',
+    );
   }
 
   async pending(): Promise<DatabaseSecret> {
@@ -112,28 +133,57 @@ export class RotationContext {
     if (diff.length > 0) {
       throw conflictError(
         `the ${otherLabel} version differs from AWSCURRENT in ${diff.join(', ')}; only ${['password', ...mayDiffer].join(' and ')} may change during rotation`,
-        `Refusing to act on another database or user. Remove the AWSPENDING label from version ${this.token} (rotor doctor shows how), check who wrote it, and rotate again.`,
+        otherLabel === 'AWSPENDING'
+          ? `Refusing to act on another database or user. Remove the AWSPENDING label from version ${this.token} (rotor doctor shows how), check who wrote it, and rotate again.`
+          : `Refusing to act on another database or user: AWSCURRENT may have been rewritten (check CloudTrail for PutSecretValue / UpdateSecretVersionStage on this secret). Put the right credential back as AWSCURRENT, then rotate again. Nothing was changed.`,
       );
     }
+  }
+
+  /**
+   * Refuses a rotation whose AWSCURRENT names another target than the last
+   * rotation recorded (the ${ROTATED_TARGET_TAG} tag), unless the deployment
+   * allows it. Whoever can write a value can rewrite AWSCURRENT, so it is not
+   * trusted to say where the new password goes. No tag yet: the first
+   * rotation records it (trust on first use, docs/threat-model.md).
+   */
+  assertKnownTarget(current: DatabaseSecret, mayDiffer: ReadonlyArray<TargetField>): void {
+    const recorded = this.metadata.tags[ROTATED_TARGET_TAG];
+    if (recorded === undefined || recorded === targetFingerprint(current, mayDiffer)) return;
+    if (this.config.allowTargetChange) {
+      this.logger.warn('AWSCURRENT names another target than the last rotation; going on because ROTOR_ALLOW_TARGET_CHANGE is true');
+      this.count('TargetChangeAllowed');
+      return;
+    }
+    this.count('TargetChangeRefused');
+    throw targetChangedError();
+  }
+
+  /** Records the target of the credential becoming AWSCURRENT, when it is not recorded yet. */
+  async recordTarget(next: DatabaseSecret, mayDiffer: ReadonlyArray<TargetField>): Promise<void> {
+    const fp = targetFingerprint(next, mayDiffer);
+    if (this.metadata.tags[ROTATED_TARGET_TAG] === fp) return;
+    await this.store.tag(ROTATED_TARGET_TAG, fp);
+    this.metadata.tags[ROTATED_TARGET_TAG] = fp;
   }
 
   engine(secret: DatabaseSecret): DatabaseEngine {
     return engineFor(secret.engine);
   }
 
-  /** TLS from the secret, else the function's setting; timeouts never run past the Lambda deadline. */
-  connectionSettings(secret: DatabaseSecret): ConnectionSettings {
+  /** TLS from the secret, never below the deployment's floor; timeouts never run past the Lambda deadline. */
+  connectionSettings(secret: DatabaseSecret, whose?: string): ConnectionSettings {
     const budget = Math.max(500, this.remainingMs() - this.config.deadlineMarginMs);
     return {
-      tlsMode: secret.ssl ?? this.config.tlsMode,
+      tlsMode: effectiveTlsMode(secret.ssl, this.config.tlsMode, whose),
       caFile: this.config.caFile,
       connectTimeoutMs: Math.min(this.config.connectTimeoutMs, budget),
       statementTimeoutMs: Math.min(this.config.statementTimeoutMs, budget),
     };
   }
 
-  login(secret: DatabaseSecret): Promise<DatabaseSession> {
-    return this.engine(secret).connect(secret, this.connectionSettings(secret));
+  login(secret: DatabaseSecret, whose?: string): Promise<DatabaseSession> {
+    return this.engine(secret).connect(secret, this.connectionSettings(secret, whose));
   }
 
   /** A session, or undefined when the server refused these credentials. Other failures throw. */

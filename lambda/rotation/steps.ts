@@ -1,7 +1,8 @@
 import { conflictError, configurationError } from '../core/errors';
-import { serializeDatabaseSecret } from '../core/database-secret';
+import { serializeDatabaseSecret, type DatabaseSecret } from '../core/database-secret';
 import { AWSCURRENT, AWSPENDING } from '../core/secret-store';
 import type { RotationContext } from './rotation-context';
+import { ROTATED_TARGET_TAG } from './rotated-target';
 import type { RotationStrategy } from './strategies/strategy';
 import type { RotationStep } from '../core/errors';
 
@@ -41,14 +42,28 @@ export function checkContract(ctx: RotationContext): 'proceed' | 'nothing-to-do'
   return 'proceed';
 }
 
+/**
+ * An AWSPENDING value is only acted on when it points at the current target
+ * as the strategy allows (invariant 3) and holds a password the function's
+ * policy could have made.
+ */
+function validatePending(ctx: RotationContext, strategy: RotationStrategy, current: DatabaseSecret, pending: DatabaseSecret): void {
+  strategy.validatePending(current, pending, ctx);
+  ctx.assertPolicyPassword(pending);
+}
+
 /** The four steps, written once; the strategy and engine are the plug-ins. */
 export async function runStep(step: RotationStep, ctx: RotationContext, strategy: RotationStrategy): Promise<StepOutcome> {
   switch (step) {
     case 'createSecret':
       return createSecret(ctx, strategy);
-    case 'setSecret':
+    case 'setSecret': {
+      const current = (await ctx.current()).secret;
+      validatePending(ctx, strategy, current, await ctx.pending());
+      ctx.assertKnownTarget(current, strategy.mayDiffer);
       await strategy.setSecret(ctx);
       return 'done';
+    }
     case 'testSecret':
       return testSecret(ctx, strategy);
     case 'finishSecret':
@@ -58,13 +73,24 @@ export async function runStep(step: RotationStep, ctx: RotationContext, strategy
 
 async function createSecret(ctx: RotationContext, strategy: RotationStrategy): Promise<StepOutcome> {
   const current = await ctx.current();
+  // Everything that would make setSecret refuse is refused here, before a
+  // value is written: a refusal then leaves no AWSPENDING value behind.
+  ctx.assertKnownTarget(current.secret, strategy.mayDiffer);
+  ctx.connectionSettings(current.secret);
   const existing = await ctx.pendingOrUndefined();
   if (existing) {
-    strategy.validatePending(current.secret, existing, ctx);
+    validatePending(ctx, strategy, current.secret, existing);
+    // A retried createSecret finds its own value; so does one that runs after
+    // someone else filled the version. Both meet the policy and the target.
+    ctx.logger.warn('AWSPENDING already held a value when createSecret ran (a retried createSecret, or written by another principal); it meets the password policy and names the same target, so it is kept');
+    ctx.count('PendingValueKept');
     return 'already-done';
   }
   const engine = ctx.engine(current.secret);
-  const password = await ctx.store.randomPassword(ctx.config.password, engine.defaultExcludedCharacters);
+  const [password] = await Promise.all([
+    ctx.store.randomPassword(ctx.config.password, engine.defaultExcludedCharacters),
+    strategy.preflight?.(current.secret, ctx),
+  ]);
   const pending = await strategy.nextCredential(current.secret, password, ctx);
   const value = serializeDatabaseSecret(pending);
   if (value.length > MAX_SECRET_STRING) {
@@ -91,7 +117,7 @@ async function testSecret(ctx: RotationContext, strategy: RotationStrategy): Pro
     return 'done';
   }
   const pending = maybePending;
-  strategy.validatePending(current.secret, pending, ctx);
+  validatePending(ctx, strategy, current.secret, pending);
   const session = await ctx.login(pending);
   try {
     // Reading the session user is the probe query.
@@ -110,11 +136,22 @@ async function testSecret(ctx: RotationContext, strategy: RotationStrategy): Pro
 
 async function finishSecret(ctx: RotationContext, strategy: RotationStrategy): Promise<StepOutcome> {
   const currentVersion = ctx.currentVersionId();
-  if (currentVersion === ctx.token) return 'already-done';
+  if (currentVersion === ctx.token) {
+    // Finished by an earlier attempt; a secret rotated before targets were
+    // recorded gets its record now.
+    if (ctx.metadata.tags[ROTATED_TARGET_TAG] === undefined) await ctx.recordTarget((await ctx.current()).secret, strategy.mayDiffer);
+    return 'already-done';
+  }
   // Never promote a version testSecret could not have passed: one without a
   // value, or one that points elsewhere (invariant 3) - the step may be
   // invoked directly, out of order.
-  strategy.validatePending((await ctx.current()).secret, await ctx.pending(), ctx);
+  const current = (await ctx.current()).secret;
+  const pending = await ctx.pending();
+  validatePending(ctx, strategy, current, pending);
+  ctx.assertKnownTarget(current, strategy.mayDiffer);
+  // Recorded before the labels move: if the tag cannot be written the
+  // rotation stops with nothing promoted, and a retry writes the same value.
+  await ctx.recordTarget(pending, strategy.mayDiffer);
   await ctx.store.moveCurrent(ctx.token, currentVersion);
   return 'done';
 }

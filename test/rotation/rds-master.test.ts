@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { RDSClient } from '@aws-sdk/client-rds';
+import { PutSecretValueCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { Client } from 'pg';
 import { readFileSync } from 'node:fs';
 import { createRotationHandler } from '../../lambda/rotation/handler';
@@ -10,6 +11,10 @@ let f: RotationFixture;
 let rds: LocalRds;
 let arnRds: string;
 let seq = 0;
+/** The instances the function is deployed for (ROTOR_RDS_RESOURCE_ARNS); masterInstance() hands them out in order. */
+const DEPLOYED = Array.from({ length: 12 }, (_, i) => `deployed-${i + 1}`);
+let nextDeployed = 0;
+const deployedArns = (r: LocalRds, ids: string[]) => ids.map((id) => r.instanceArn(id)).join(',');
 
 /** An admin that changes the master password in the real server, as RDS does. */
 async function alterAsAdmin(user: string, password: string): Promise<void> {
@@ -27,7 +32,7 @@ beforeAll(async () => {
   rds = await LocalRds.start({ port: 0, passwordChangeDelayMs: 400 });
   const rdsClient = new RDSClient({ ...localRdsClientConfig(rds.endpoint, rds.region), maxAttempts: 1 });
   arnRds = f.local.lambdaArn('rotor-rds-master');
-  const handler = createRotationHandler({ secretsManager: f.sm, rds: rdsClient, logger: silentLogger(), env: { ROTOR_TLS_CA_FILE: f.pg.caFile!, ROTOR_STRATEGY: 'rds-master' } });
+  const handler = createRotationHandler({ secretsManager: f.sm, rds: rdsClient, logger: silentLogger(), env: { ROTOR_TLS_CA_FILE: f.pg.caFile!, ROTOR_STRATEGY: 'rds-master', ROTOR_RDS_RESOURCE_ARNS: deployedArns(rds, DEPLOYED) } });
   f.local.registerRotationFunction(arnRds, { kind: 'in-process', handler: (e, c) => handler(e, c as never) });
 });
 afterAll(async () => {
@@ -36,8 +41,9 @@ afterAll(async () => {
 });
 
 /** A master user on the local database, registered as an RDS instance. */
-async function masterInstance(opts: { managed?: boolean } = {}) {
-  const id = `db-${++seq}-${randomUUID().slice(0, 8)}`;
+async function masterInstance(opts: { managed?: boolean; id?: string } = {}) {
+  ++seq;
+  const id = opts.id ?? DEPLOYED[nextDeployed++];
   const user = `master_${seq}`;
   const password = await f.createRole(user);
   rds.addInstance({
@@ -86,7 +92,7 @@ describe('rds-master strategy against the local RDS API', () => {
       slowRds.addInstance({ identifier: id, engine: 'postgres', host: 'localhost', port: f.pg.port, masterUsername: user, applyPassword: (pw) => alterAsAdmin(user, pw) });
       const arn = await f.createSecret(f.secretFor(user, password, { dbInstanceIdentifier: id }));
       const rdsClient = new RDSClient({ ...localRdsClientConfig(slowRds.endpoint, slowRds.region), maxAttempts: 1 });
-      const handler = createRotationHandler({ secretsManager: f.sm, rds: rdsClient, logger: silentLogger(), env: { ROTOR_TLS_CA_FILE: f.pg.caFile!, ROTOR_STRATEGY: 'rds-master', ROTOR_DEADLINE_MARGIN_MS: '0' } });
+      const handler = createRotationHandler({ secretsManager: f.sm, rds: rdsClient, logger: silentLogger(), env: { ROTOR_TLS_CA_FILE: f.pg.caFile!, ROTOR_STRATEGY: 'rds-master', ROTOR_DEADLINE_MARGIN_MS: '0', ROTOR_RDS_RESOURCE_ARNS: slowRds.instanceArn(id) } });
       const arnShort = f.local.lambdaArn(`rotor-rds-short-${seq}`);
       let setSecretCalls = 0;
       f.local.registerRotationFunction(arnShort, {
@@ -118,6 +124,76 @@ describe('rds-master strategy against the local RDS API', () => {
     expect((await f.rotate(wrong, arnRds)).errorMessage).toMatch(/\[conflict\] the secret's user is not the master user/);
     expect(await f.canLogin(user, password)).toBe(true);
     expect(arn).toBeDefined();
+  });
+});
+
+describe('rds-master acts only where it was deployed and where a stored credential proves itself (threat model: secret writer)', () => {
+  /** What the writer of AWSCURRENT can point the secret at; rotation must refuse and change nothing. */
+  async function rewriteAndRotate(victim: { id: string; user: string }, secretOverrides: Record<string, unknown>) {
+    const mine = await masterInstance();
+    // The writer holds PutSecretValue on their own secret only and rewrites its AWSCURRENT.
+    await f.sm.send(new PutSecretValueCommand({ SecretId: mine.arn, SecretString: JSON.stringify(f.secretFor(victim.user, 'guessed-Passw0rd!', { dbInstanceIdentifier: victim.id, ...secretOverrides })) }));
+    const outcome = await f.rotate(mine.arn, arnRds);
+    return { mine, outcome };
+  }
+
+  test('AWSCURRENT rewritten to name an instance the function was not deployed for: refused before RDS is called', async () => {
+    const victim = await masterInstance({ id: `not-deployed-${randomUUID().slice(0, 8)}` });
+    const { outcome } = await rewriteAndRotate(victim, {});
+    expect(outcome.eventName).toBe('RotationFailed');
+    expect(outcome.step).toBe('createSecret');
+    expect(outcome.errorMessage).toMatch(/\[conflict\] the secret names DB instance not-deployed-\S+, which is not one this rotation function was deployed for/);
+    expect(rds.passwordChanges().filter((c) => c.identifier === victim.id)).toHaveLength(0);
+    expect(await f.canLogin(victim.user, victim.password)).toBe(true);
+  });
+
+  test('a secret that names another deployed instance with a password that does not log in: no ModifyDBInstance, the owner keeps access', async () => {
+    const victim = await masterInstance();
+    // No AWSPREVIOUS to fall back on: the writer created or first wrote this secret.
+    const arn = await f.createSecret(f.secretFor(victim.user, 'guessed-Passw0rd!', { dbInstanceIdentifier: victim.id }));
+    const outcome = await f.rotate(arn, arnRds);
+    expect(outcome.eventName).toBe('RotationFailed');
+    expect(outcome.errorMessage).toMatch(/setSecret: \[authentication\] neither AWSCURRENT nor AWSPREVIOUS logs in/);
+    expect(rds.passwordChanges().filter((c) => c.identifier === victim.id)).toHaveLength(0);
+    expect(await f.canLogin(victim.user, victim.password)).toBe(true);
+  });
+
+  test('AWSCURRENT of a rotated secret rewritten to name another deployed instance: refused by the recorded target, before anything is written', async () => {
+    const victim = await masterInstance();
+    const mine = await masterInstance();
+    expect((await f.rotate(mine.arn, arnRds)).eventName).toBe('RotationSucceeded');
+    const before = await f.labels(mine.arn);
+    // The writer (PutSecretValue + UpdateSecretVersionStage) rewrites AWSCURRENT and clears the
+    // finished AWSPENDING label so that RotateSecret accepts a new rotation.
+    const finished = Object.entries(before).find(([, st]) => st.includes('AWSPENDING'))?.[0];
+    await f.sm.send(new PutSecretValueCommand({ SecretId: mine.arn, SecretString: JSON.stringify(f.secretFor(victim.user, 'guessed-Passw0rd!', { dbInstanceIdentifier: victim.id })) }));
+    if (finished) await f.sm.send(new UpdateSecretVersionStageCommand({ SecretId: mine.arn, VersionStage: 'AWSPENDING', RemoveFromVersionId: finished }));
+    const outcome = await f.rotate(mine.arn, arnRds);
+    expect(outcome.step).toBe('createSecret');
+    expect(outcome.errorMessage).toMatch(/createSecret: \[conflict\] AWSCURRENT names another database target .*\(code TargetChanged\)/);
+    expect(rds.passwordChanges().filter((c) => c.identifier === victim.id)).toHaveLength(0);
+    expect(await f.canLogin(victim.user, victim.password)).toBe(true);
+    // Only the writer's own version and the value-less pending version are new.
+    expect(Object.keys(await f.labels(mine.arn)).length).toBeLessThanOrEqual(Object.keys(before).length + 2);
+  });
+
+  test('a host other than the endpoint RDS reports for the identifier: refused', async () => {
+    const victim = await masterInstance();
+    const { outcome } = await rewriteAndRotate(victim, { host: '127.0.0.1' });
+    expect(outcome.eventName).toBe('RotationFailed');
+    expect(outcome.errorMessage).toMatch(/\[conflict\] DB instance \S+ has the endpoint localhost:\d+, not the secret's 127\.0\.0\.1/);
+    expect(rds.passwordChanges().filter((c) => c.identifier === victim.id)).toHaveLength(0);
+    expect(await f.canLogin(victim.user, victim.password)).toBe(true);
+  });
+
+  test('without ROTOR_RDS_RESOURCE_ARNS the strategy refuses everything (no db:* default)', async () => {
+    const target = await masterInstance();
+    const handler = createRotationHandler({ secretsManager: f.sm, rds: new RDSClient({ ...localRdsClientConfig(rds.endpoint, rds.region), maxAttempts: 1 }), logger: silentLogger(), env: { ROTOR_TLS_CA_FILE: f.pg.caFile!, ROTOR_STRATEGY: 'rds-master' } });
+    const fn = f.local.lambdaArn('rotor-rds-unbound');
+    f.local.registerRotationFunction(fn, { kind: 'in-process', handler: (e, c) => handler(e, c as never) });
+    const outcome = await f.rotate(target.arn, fn);
+    expect(outcome.errorMessage).toMatch(/createSecret: \[configuration\] ROTOR_RDS_RESOURCE_ARNS is not set/);
+    expect(rds.passwordChanges().filter((c) => c.identifier === target.id)).toHaveLength(0);
   });
 });
 

@@ -24,6 +24,12 @@ export class AlternatingUsersStrategy implements RotationStrategy {
   readonly name = 'alternating-users';
   readonly mayDiffer = ['username'] as const;
 
+  /** The master credential resolves, is on the same server, and its TLS mode is allowed. */
+  async preflight(current: DatabaseSecret, ctx: RotationContext): Promise<void> {
+    if (!current.masterarn) return; // nextCredential explains
+    ctx.connectionSettings(await masterCredentialFor(current, ctx), 'the master secret (or the user\'s secret)');
+  }
+
   async nextCredential(current: DatabaseSecret, password: string, ctx: RotationContext): Promise<DatabaseSecret> {
     if (!current.masterarn) {
       throw configurationError(
@@ -61,7 +67,7 @@ export class AlternatingUsersStrategy implements RotationStrategy {
     }
     await probe.close();
 
-    const admin = await ctx.login(master);
+    const admin = await ctx.login(master, 'the master secret (or the user\'s secret)');
     try {
       await admin.syncAlternateUser({
         target: pending.username,

@@ -12,6 +12,12 @@ export interface RotationStrategy {
   readonly mayDiffer: ReadonlyArray<TargetField>;
   /** Throws unless `pending` differs from `current` only as this strategy allows (DESIGN invariant 3). */
   validatePending(current: DatabaseSecret, pending: DatabaseSecret, ctx: RotationContext): void;
+  /**
+   * createSecret's checks that need more than the current secret (e.g. the
+   * master credential), run alongside password generation, so a refusal
+   * comes before any value is written.
+   */
+  preflight?(current: DatabaseSecret, ctx: RotationContext): Promise<void>;
   nextCredential(current: DatabaseSecret, password: string, ctx: RotationContext): Promise<DatabaseSecret>;
   setSecret(ctx: RotationContext): Promise<void>;
 }

@@ -109,7 +109,9 @@ export class CrashMatrix {
     const local = await LocalSecretsManager.start({ port: 0, rotation: { maxAttempts: 4, initialBackoffMs: 10, maxBackoffMs: 40, stepTimeoutMs: 20_000 } });
     const rds = spec.strategy === 'rds-master' ? await LocalRds.start({ port: 0, passwordChangeDelayMs: 30 }) : undefined;
     const probeSm = new SecretsManagerClient({ ...localClientConfig(local.endpoint, local.region), maxAttempts: 3, customUserAgent: PROBE_AGENT });
-    const env = { ROTOR_TLS_MODE: 'disable', ROTOR_STRATEGY: spec.strategy };
+    // rds-master acts only on the instances it is deployed for: every identifier createSubject() may use.
+    const rdsArns = rds ? Array.from({ length: 1000 }, (_, i) => rds.instanceArn(`crash-db-${i + 1}`)).join(',') : undefined;
+    const env = { ROTOR_TLS_MODE: 'disable', ROTOR_STRATEGY: spec.strategy, ...(rdsArns ? { ROTOR_RDS_RESOURCE_ARNS: rdsArns } : {}) };
     const handler = createRotationHandler({
       secretsManager: new SecretsManagerClient({ ...localClientConfig(local.endpoint, local.region), maxAttempts: 3 }),
       ...(rds ? { rds: new RDSClient({ ...localRdsClientConfig(rds.endpoint, rds.region), maxAttempts: 3 }) } : {}),
