@@ -236,3 +236,28 @@ test('a secret ARN of another account or Region in a rotation request is not loo
     t.local.faults.clear();
   }
 });
+
+test('the cool-down is judged on a fresh DescribeSecret, not on a ListSecrets answer that lags behind a rotation', async () => {
+  const group = `stale-${randomUUID().slice(0, 8)}`;
+  const [arn] = await seed(t, 'stale', 1, { tags: [MANAGED, { Key: 'group', Value: group }] });
+  const { RotateSecretCommand } = await import('@aws-sdk/client-secrets-manager');
+  let done = false;
+  // ListSecrets answers with the state before a rotation that completes before the answer is sent: a stale listing.
+  t.local.faults.setInterceptor(async (call) => {
+    if (done || call.op !== 'ListSecrets' || call.phase !== 'after') return;
+    done = true;
+    const token = randomUUID();
+    await t.sm.send(new RotateSecretCommand({ SecretId: arn, ClientRequestToken: token }));
+    await t.local.waitForRotation(arn, { versionId: token });
+  });
+  try {
+    const report = await trigger()(requested({ tagFilters: [{ key: 'group', values: [group] }] }));
+    expect(done).toBe(true);
+    expect(report.rotated).toEqual([]);
+    expect(report.skipped).toEqual([expect.objectContaining({ secretArn: arn, reason: 'cool-down' })]);
+  } finally {
+    t.local.faults.clear();
+  }
+  await t.local.idle();
+  expect(startedRotations(t, arn).size).toBe(1);
+});

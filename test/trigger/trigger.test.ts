@@ -247,3 +247,14 @@ test('DescribeSecret denied (the role only reaches managed secrets) is a not-man
   expect(report.failed).toEqual([]);
   expect(report.skipped).toEqual([{ secretArn: arn, reason: 'not-managed', detail: expect.stringMatching(/DescribeSecret was denied/) }]);
 });
+
+test('the function\'s Region is AWS_REGION (a finding of the ARN\'s Region is then another Region\'s); no function ARN is a configuration error', async () => {
+  const e = { ...fixture('guardduty-rds-login'), id: randomUUID() };
+  const report = await trigger({ AWS_REGION: 'eu-west-1' })(e);
+  expect(report).toMatchObject({ rotated: [], skippedFindings: [{ reason: 'other-region', detail: expect.stringMatching(/Region us-east-1, not this function's Region eu-west-1/) }] });
+  const h = createTriggerHandler({ secretsManager: t.sm, env: env(), ...quietDeps() });
+  const noArn = { ...fakeContext(), invokedFunctionArn: '' };
+  await expect(h({ ...fixture('guardduty-rds-login'), id: randomUUID() }, noArn)).rejects.toThrow(/no function ARN \(context\.invokedFunctionArn\)/);
+  await expect(createTriggerHandler({ secretsManager: t.sm, env: env({ AWS_REGION: 'nowhere' }), ...quietDeps() })(fixture('schedule'), fakeContext()))
+    .rejects.toThrow(/AWS_REGION is not a Region name/);
+});
