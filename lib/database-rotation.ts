@@ -3,7 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { MANAGED_BY_TAG } from './lambda-bundling';
-import type { RotationFunction, RotationStrategy } from './rotation-function';
+import { rdsMasterPasswordProblems, type RotationFunction, type RotationStrategy } from './rotation-function';
 import { resolveRotationRules } from './rotation-schedule-rules';
 
 /** Database engines the rotation function speaks. */
@@ -35,9 +35,14 @@ export interface DatabaseRotationProps {
   readonly database?: ec2.IConnectable;
   /** Database port. @default - the database's default port, else the engine's (5432 / 3306) */
   readonly port?: number;
-  /** rds-master: ARN of the DB instance whose master password changes. @default - any instance of this account and Region */
+  /**
+   * rds-master: ARN of the DB instance whose master password changes. The
+   * function may change it on this instance only (IAM and
+   * `ROTOR_RDS_RESOURCE_ARNS`). rds-master needs this or `dbClusterArn`.
+   * @default - none
+   */
   readonly dbInstanceArn?: string;
-  /** rds-master: ARN of the DB cluster whose master password changes. @default - any cluster of this account and Region */
+  /** rds-master: ARN of the DB cluster whose master password changes (see `dbInstanceArn`). @default - none */
   readonly dbClusterArn?: string;
   /**
    * Rotate after this long: whole hours (at least 4) or whole days.
@@ -86,6 +91,15 @@ export class DatabaseRotation extends Construct {
     if (strategy === 'alternating-users' && !props.masterSecret) fail("strategy 'alternating-users' needs masterSecret (the user that creates and updates the two users).");
     if (strategy !== 'alternating-users' && props.masterSecret) fail(`masterSecret is only used by 'alternating-users', not '${strategy}'.`);
     if (strategy !== 'rds-master' && (props.dbInstanceArn || props.dbClusterArn)) fail(`dbInstanceArn/dbClusterArn are only used by 'rds-master', not '${strategy}'.`);
+    if (strategy === 'rds-master') {
+      if (!props.dbInstanceArn && !props.dbClusterArn) {
+        fail("strategy 'rds-master' needs dbInstanceArn or dbClusterArn: the function may change the master password of exactly the databases it is deployed for.");
+      }
+      if (props.dbInstanceArn && props.dbClusterArn) fail('set dbInstanceArn or dbClusterArn, not both: one secret is the master credential of one database.');
+      for (const p of rdsMasterPasswordProblems(fn.passwordPolicy, props.engine, props)) {
+        fail(`the rotation function's passwordPolicy.${p.field} ${p.problem}`);
+      }
+    }
     if (props.port !== undefined && !(Number.isInteger(props.port) && props.port >= 1 && props.port <= 65535)) fail(`port is ${props.port}; it must be 1-65535.`);
     if (props.database && !fn.isInVpc) fail('database is given but the rotation function is not in a VPC; set `vpc` on the RotationFunction.');
 
@@ -107,9 +121,15 @@ export class DatabaseRotation extends Construct {
       rotateImmediatelyOnUpdate: props.rotateImmediatelyOnUpdate,
     });
     // The first rotation may start as soon as the schedule exists: the function,
-    // its policy and Secrets Manager's invoke permission must be in place first.
+    // its policy, Secrets Manager's invoke permission for this secret, the
+    // network path to the database (security-group rules) and the Secrets
+    // Manager endpoint must be in place first.
     this.schedule.node.addDependency(fn.function, fn.role);
-    this.schedule.node.addDependency(fn.invokePermission);
+    this.schedule.node.addDependency(fn.invokePermissionFor(props.secret)!);
+    // Rules are created as children of the security groups (imported groups
+    // have no resource of their own, only these rule children).
+    for (const sg of [...(props.database?.connections.securityGroups ?? []), ...fn.connections.securityGroups]) this.schedule.node.addDependency(sg);
+    if (fn.secretsManagerEndpoint) this.schedule.node.addDependency(fn.secretsManagerEndpoint);
 
     if (props.deploymentId) Tags.of(props.secret).add(MANAGED_BY_TAG, props.deploymentId);
     // `rotor status` shows engine and strategy from these tags, without reading secret values.

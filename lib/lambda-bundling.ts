@@ -16,6 +16,9 @@ export const METRICS_NAMESPACE = 'Rotor';
 /** The tag that marks a secret as rotated by one rotor deployment. */
 export const MANAGED_BY_TAG = 'rotor:managed-by';
 
+/** The tag the rotation function records the last rotated target in (host, port, user, database). */
+export const ROTATED_TARGET_TAG = 'rotor:rotated-target';
+
 /**
  * NodejsFunction bundling from the esbuild settings `npm run build` uses, so the
  * tested bundle is the deployed bundle. Always local esbuild, never Docker.

@@ -1,4 +1,4 @@
-import { Aws, Duration, Fn, Stack, Token } from 'aws-cdk-lib';
+import { Aws, Duration, Fn, Lazy, Stack, Token } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -8,13 +8,13 @@ import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, ROTATION_ENTRY, ROTOR_ARCHITECTURE, ROTOR_RUNTIME, rotorBundling } from './lambda-bundling';
+import { METRICS_NAMESPACE, ROTATED_TARGET_TAG, ROTATION_ENTRY, ROTOR_ARCHITECTURE, ROTOR_RUNTIME, rotorBundling } from './lambda-bundling';
 
 /** How the rotation function changes a password (`ROTOR_STRATEGY`). */
 export type RotationStrategy = 'single-user' | 'alternating-users' | 'rds-master';
 export const ROTATION_STRATEGIES: readonly RotationStrategy[] = ['single-user', 'alternating-users', 'rds-master'];
 
-/** TLS mode used when a secret has no `ssl` field (`ROTOR_TLS_MODE`). */
+/** TLS modes, weakest last (`ROTOR_TLS_MODE`: the deployment-wide floor). */
 export type TlsMode = 'verify-full' | 'require' | 'disable';
 export const TLS_MODES: readonly TlsMode[] = ['verify-full', 'require', 'disable'];
 
@@ -73,8 +73,23 @@ export interface RotationFunctionProps {
   readonly secretsManagerEndpointPrivateDns?: boolean;
   /** Password policy. @default - 32 characters, all types, engine default exclusions */
   readonly passwordPolicy?: PasswordPolicy;
-  /** TLS mode when a secret has no `ssl` field. Plaintext is never a fallback. @default 'verify-full' */
+  /**
+   * Deployment-wide TLS floor (`ROTOR_TLS_MODE`): the weakest TLS mode any
+   * rotation of this function may use. A secret's `ssl` field may raise it
+   * (e.g. `require` -> `verify-full`) but never lower it; a secret asking for
+   * less is refused. Plaintext is never a fallback.
+   * @default 'verify-full'
+   */
   readonly tlsMode?: TlsMode;
+  /**
+   * `ROTOR_ALLOW_TARGET_CHANGE`: let a rotation proceed when the secret now
+   * names a different host, port, user or database than the target it was
+   * last rotated against (recorded in the secret's `rotor:rotated-target`
+   * tag). Off, such a rotation is refused, so a secret edited to point at
+   * another server cannot make the function change a password there.
+   * @default false
+   */
+  readonly allowTargetChange?: boolean;
   /** PEM bundle in the deployment package for verify-full. @default - Lambda's /var/runtime/ca-cert.pem (includes the RDS CAs) */
   readonly tlsCaFile?: string;
   /** Database connect timeout. @default Duration.seconds(5) */
@@ -112,11 +127,17 @@ export class RotationFunction extends Construct implements ec2.IConnectable {
   private readonly granted = new Set<string>();
   private readonly grantedKeys = new Set<string>();
   private readonly rdsStatements: { instances?: iam.PolicyStatement; clusters?: iam.PolicyStatement } = {};
+  private readonly rdsResourceArns: string[] = [];
+  private readonly invokePermissionsBySecret = new Map<string, lambda.CfnPermission>();
+  private tagStatement?: iam.PolicyStatement;
+  /** The password policy the function generates passwords with. */
+  readonly passwordPolicy: PasswordPolicy;
 
   constructor(scope: Construct, id: string, props: RotationFunctionProps = {}) {
     super(scope, id);
     this.strategy = props.strategy ?? 'single-user';
     validateProps(this, props);
+    this.passwordPolicy = props.passwordPolicy ?? {};
     const timeout = props.timeout ?? Duration.seconds(30);
 
     this.logGroup = new logs.LogGroup(this, 'LogGroup', { retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR });
@@ -128,14 +149,11 @@ export class RotationFunction extends Construct implements ec2.IConnectable {
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [this.logGroup.logGroupArn] }),
     );
-    if (props.vpc) {
-      // ENI management for VPC placement; the ec2 actions have no resource-level scoping for Describe*.
-      this.role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
-    }
 
     const environment: Record<string, string> = {
       ROTOR_STRATEGY: this.strategy,
       ROTOR_TLS_MODE: props.tlsMode ?? 'verify-full',
+      ROTOR_ALLOW_TARGET_CHANGE: String(props.allowTargetChange ?? false),
       ...passwordEnvironment(props.passwordPolicy),
       ROTOR_CONNECT_TIMEOUT_MS: String((props.connectTimeout ?? Duration.seconds(5)).toMilliseconds()),
       ROTOR_STATEMENT_TIMEOUT_MS: String((props.statementTimeout ?? Duration.seconds(10)).toMilliseconds()),
@@ -145,6 +163,11 @@ export class RotationFunction extends Construct implements ec2.IConnectable {
       NODE_OPTIONS: '--enable-source-maps',
     };
     if (props.tlsCaFile !== undefined) environment.ROTOR_TLS_CA_FILE = props.tlsCaFile;
+    // rds-master: the instances/clusters the function may change a master password
+    // of; the function refuses any other identifier. Filled as rotations are added.
+    if (this.strategy === 'rds-master') {
+      environment.ROTOR_RDS_RESOURCE_ARNS = Lazy.string({ produce: () => Fn.join(',', this.rdsResourceArns) });
+    }
 
     // Outbound is opened per destination: HTTPS to AWS APIs here, the database
     // port by DatabaseRotation. A given security group is used as it is.
@@ -195,21 +218,57 @@ export class RotationFunction extends Construct implements ec2.IConnectable {
       }
     }
     if (this.secretsManagerEndpoint) this.secretsManagerEndpoint.connections.allowDefaultPortFrom(this.function, 'rotor rotation function');
+    if (props.vpc) this.grantNetworkInterfaces(props.vpc.selectSubnets(props.vpcSubnets ?? defaultSubnets(props.vpc)).subnetIds);
 
     // GetRandomPassword has no resource type: it can only be granted on "*".
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetRandomPassword'], resources: ['*'] }));
-
-    const account = Stack.of(this).account;
-    this.function.addPermission('InvokedBySecretsManager', {
-      principal: new iam.ServicePrincipal('secretsmanager.amazonaws.com'),
-      action: 'lambda:InvokeFunction',
-      sourceAccount: account,
-    });
   }
 
-  /** The CloudFormation permission resource letting Secrets Manager invoke the function. */
-  get invokePermission(): lambda.CfnPermission {
-    return this.function.node.findChild('InvokedBySecretsManager') as lambda.CfnPermission;
+  /**
+   * Lambda's ENI actions for VPC placement, inline instead of the managed
+   * AWSLambdaVPCAccessExecutionRole (which also grants logs:* on every group).
+   * DescribeNetworkInterfaces/DescribeSubnets work only on "*"; creating an
+   * ENI is limited to this function's subnets and security groups, deleting
+   * and (un)assigning addresses to ENIs of this account and Region.
+   * https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions
+   */
+  private grantNetworkInterfaces(subnetIds: string[]): void {
+    const arn = (resource: string): string => `arn:${Aws.PARTITION}:ec2:${Aws.REGION}:${Aws.ACCOUNT_ID}:${resource}`;
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'], resources: ['*'] }));
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['ec2:CreateNetworkInterface'],
+        resources: [
+          arn('network-interface/*'),
+          ...subnetIds.map((id) => arn(`subnet/${id}`)),
+          ...this.function.connections.securityGroups.map((sg) => arn(`security-group/${sg.securityGroupId}`)),
+        ],
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+        resources: [arn('network-interface/*')],
+      }),
+    );
+  }
+
+  /**
+   * The permission resources letting Secrets Manager invoke the function, one
+   * per rotated secret (aws:SourceArn = the secret, aws:SourceAccount = this account).
+   */
+  get invokePermissions(): lambda.CfnPermission[] {
+    return [...this.invokePermissionsBySecret.values()];
+  }
+
+  /** The permission letting Secrets Manager invoke the function for `secret`, once `grantRotate` made it. */
+  invokePermissionFor(secret: secretsmanager.ISecret): lambda.CfnPermission | undefined {
+    return this.invokePermissionsBySecret.get(secret.node.path);
+  }
+
+  /** The instance and cluster ARNs of rds-master rotations (`ROTOR_RDS_RESOURCE_ARNS`). */
+  get rdsResourceArnList(): readonly string[] {
+    return this.rdsResourceArns;
   }
 
   get functionArn(): string {
@@ -218,11 +277,27 @@ export class RotationFunction extends Construct implements ec2.IConnectable {
 
   /**
    * Lets the function rotate `secret`: read it, write AWSPENDING, move the
-   * staging labels. With a customer managed key, decrypt/encrypt through
-   * Secrets Manager only. `masterSecret` (alternating-users) is read-only.
+   * staging labels, record the rotated target in its `rotor:rotated-target`
+   * tag (that tag key only). With a customer managed key, decrypt/encrypt
+   * through Secrets Manager only. `masterSecret` (alternating-users) is
+   * read-only. Secrets Manager may invoke the function for `secret` only.
    */
   grantRotate(secret: secretsmanager.ISecret, masterSecret?: secretsmanager.ISecret): void {
     this.once(`rotate:${secret.node.path}`, () => {
+      this.grantTagRotatedTarget(secret);
+      const n = this.invokePermissionsBySecret.size;
+      this.function.addPermission(n === 0 ? 'InvokedBySecretsManager' : `InvokedBySecretsManager${n + 1}`, {
+        principal: new iam.ServicePrincipal('secretsmanager.amazonaws.com'),
+        action: 'lambda:InvokeFunction',
+        sourceAccount: Stack.of(this).account,
+        // A rotation function with SourceArn can only be used for that secret:
+        // https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets-required-permissions-function.html
+        sourceArn: secret.secretArn,
+      });
+      this.invokePermissionsBySecret.set(
+        secret.node.path,
+        this.function.node.findChild(n === 0 ? 'InvokedBySecretsManager' : `InvokedBySecretsManager${n + 1}`) as lambda.CfnPermission,
+      );
       this.role.addToPrincipalPolicy(
         new iam.PolicyStatement({
           actions: [
@@ -247,25 +322,46 @@ export class RotationFunction extends Construct implements ec2.IConnectable {
   }
 
   /**
-   * Lets the function change an RDS master password (rds-master strategy):
-   * Describe/Modify on the instance or cluster ARN, or on every instance and
-   * cluster of this account and Region when neither is known.
+   * Lets the function change the master password of exactly this DB instance
+   * or cluster (rds-master strategy): Describe/Modify on its ARN, and the ARN
+   * is added to `ROTOR_RDS_RESOURCE_ARNS`, outside which the function refuses.
+   * There is no account-wide default: an ARN is required.
    */
-  grantRdsMaster(target: RdsMasterTarget = {}): void {
+  grantRdsMaster(target: RdsMasterTarget): void {
     if (this.strategy !== 'rds-master') {
       throw new Error(`${this.node.path}: grantRdsMaster() is only for a function with strategy 'rds-master' (this one is '${this.strategy}').`);
     }
-    const any = target.dbInstanceArn === undefined && target.dbClusterArn === undefined;
-    if (target.dbInstanceArn || any) {
-      this.addRdsResource('instances', target.dbInstanceArn ?? `arn:${Aws.PARTITION}:rds:${Aws.REGION}:${Aws.ACCOUNT_ID}:db:*`);
+    if (!target.dbInstanceArn && !target.dbClusterArn) {
+      throw new Error(`${this.node.path}: grantRdsMaster() needs dbInstanceArn or dbClusterArn; rds-master is bound to the databases it is deployed for.`);
     }
-    if (target.dbClusterArn || any) {
-      this.addRdsResource('clusters', target.dbClusterArn ?? `arn:${Aws.PARTITION}:rds:${Aws.REGION}:${Aws.ACCOUNT_ID}:cluster:*`);
+    if (target.dbInstanceArn) this.addRdsResource('instances', target.dbInstanceArn);
+    if (target.dbClusterArn) this.addRdsResource('clusters', target.dbClusterArn);
+  }
+
+  /**
+   * secretsmanager:TagResource on the rotated secrets, for the
+   * `rotor:rotated-target` tag key only (finishSecret records the target it
+   * rotated against there).
+   */
+  private grantTagRotatedTarget(secret: secretsmanager.ISecret): void {
+    if (!this.tagStatement) {
+      this.tagStatement = new iam.PolicyStatement({
+        actions: ['secretsmanager:TagResource'],
+        conditions: {
+          'ForAllValues:StringEquals': { 'aws:TagKeys': [ROTATED_TARGET_TAG] },
+          Null: { 'aws:TagKeys': 'false' },
+        },
+      });
+      this.tagStatement.addResources(secret.secretArn);
+      this.role.addToPrincipalPolicy(this.tagStatement);
+    } else {
+      this.tagStatement.addResources(secret.secretArn);
     }
   }
 
   private addRdsResource(kind: 'instances' | 'clusters', arn: string): void {
     this.once(`rds:${arn}`, () => {
+      this.rdsResourceArns.push(arn);
       let statement = this.rdsStatements[kind];
       if (!statement) {
         statement = new iam.PolicyStatement({
@@ -336,14 +432,7 @@ function validateProps(scope: Construct, props: RotationFunctionProps): void {
   const strategy = props.strategy ?? 'single-user';
   if (!ROTATION_STRATEGIES.includes(strategy)) fail(`strategy is '${strategy}', not one of ${ROTATION_STRATEGIES.join(', ')}.`);
   if (props.tlsMode !== undefined && !TLS_MODES.includes(props.tlsMode)) fail(`tlsMode is '${props.tlsMode}', not one of ${TLS_MODES.join(', ')}.`);
-  const length = props.passwordPolicy?.length;
-  if (length !== undefined && !(Number.isInteger(length) && length >= 8 && length <= 4096)) {
-    fail(`passwordPolicy.length is ${length}; it must be an integer from 8 to 4096.`);
-  }
-  const p = props.passwordPolicy ?? {};
-  if (p.excludeLowercase && p.excludeUppercase && p.excludeNumbers && p.excludePunctuation) {
-    fail('passwordPolicy excludes every character type; leave at least one included.');
-  }
+  for (const problem of passwordPolicyProblems(props.passwordPolicy ?? {})) fail(`passwordPolicy.${problem.field} ${problem.problem}`);
   const memory = props.memorySize;
   if (memory !== undefined && !Token.isUnresolved(memory) && (memory < 128 || memory > 10240)) fail(`memorySize is ${memory}; it must be 128-10240 MB.`);
   const timeout = (props.timeout ?? Duration.seconds(30)).toMilliseconds();
@@ -353,10 +442,89 @@ function validateProps(scope: Construct, props: RotationFunctionProps): void {
   if (connect >= timeout) fail(`connectTimeout (${connect} ms) must be shorter than the function timeout (${timeout} ms).`);
   const statement = (props.statementTimeout ?? Duration.seconds(10)).toMilliseconds();
   if (statement < 100 || statement > 600000) fail(`statementTimeout is ${statement} ms; it must be 100-600000 ms.`);
+  if (statement >= timeout) fail(`statementTimeout (${statement} ms) must be shorter than the function timeout (${timeout} ms), or a slow statement outlives the step.`);
   if ((props.createSecretsManagerEndpoint || props.secretsManagerEndpoint || props.vpcSubnets || props.securityGroups) && !props.vpc) {
     fail('vpcSubnets, securityGroups and the Secrets Manager endpoint need `vpc`.');
   }
   if (props.createSecretsManagerEndpoint && props.secretsManagerEndpoint) {
     fail('set either createSecretsManagerEndpoint or secretsManagerEndpoint, not both.');
   }
+}
+
+/** GetRandomPassword's character classes (API_GetRandomPassword). */
+export const PASSWORD_CHARACTER_CLASSES = {
+  lowercase: { chars: 'abcdefghijklmnopqrstuvwxyz', flag: 'excludeLowercase' },
+  uppercase: { chars: 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', flag: 'excludeUppercase' },
+  numbers: { chars: '0123456789', flag: 'excludeNumbers' },
+  punctuation: { chars: '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~', flag: 'excludePunctuation' },
+} as const;
+
+/** A password policy value that cannot work: `field` is the PasswordPolicy member. */
+export interface PasswordPolicyProblem {
+  readonly field: keyof PasswordPolicy;
+  readonly problem: string;
+}
+
+/**
+ * Password policies GetRandomPassword cannot satisfy, found at synth instead
+ * of as a rotation stuck in createSecret: a length outside 8-4096, every
+ * character excluded, or (requireEachIncludedType) a class that is included
+ * but whose every character is in excludeCharacters.
+ */
+export function passwordPolicyProblems(policy: PasswordPolicy): PasswordPolicyProblem[] {
+  const out: PasswordPolicyProblem[] = [];
+  const length = policy.length;
+  if (length !== undefined && !(Number.isInteger(length) && length >= 8 && length <= 4096)) {
+    out.push({ field: 'length', problem: `is ${length}; it must be an integer from 8 to 4096.` });
+  }
+  const excluded = policy.excludeCharacters ?? '';
+  const classes = Object.entries(PASSWORD_CHARACTER_CLASSES).filter(([, c]) => policy[c.flag] !== true);
+  const usable = classes.filter(([, c]) => [...c.chars].some((ch) => !excluded.includes(ch)));
+  if (classes.length === 0) {
+    out.push({ field: 'excludeLowercase', problem: 'is true, and so are excludeUppercase, excludeNumbers and excludePunctuation: that excludes every character type; leave at least one included.' });
+  } else if (usable.length === 0) {
+    out.push({ field: 'excludeCharacters', problem: 'excludes every character of the included types; no password can be generated.' });
+  } else if (policy.requireEachIncludedType ?? true) {
+    for (const [name, c] of classes) {
+      if (!usable.some(([n]) => n === name)) {
+        out.push({
+          field: 'excludeCharacters',
+          problem: `excludes every ${name} character while ${name} is included and requireEachIncludedType is on; GetRandomPassword cannot include a ${name} character. Set ${c.flag}: true or allow some.`,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/** Characters RDS refuses in a master password (CreateDBInstance/ModifyDBCluster MasterUserPassword). */
+export const RDS_MASTER_FORBIDDEN_CHARACTERS = '/"@';
+
+/**
+ * What RDS accepts as a master password, by engine and kind of target:
+ * clusters (Aurora) and MySQL/MariaDB instances 8-41 characters, PostgreSQL
+ * instances 8-128; never "/", '"', "@".
+ * https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ModifyDBInstance.html
+ * https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ModifyDBCluster.html
+ */
+export function rdsMasterPasswordMaxLength(engine: string, target: RdsMasterTarget): number {
+  if (target.dbClusterArn || engine.startsWith('aurora')) return 41;
+  return engine === 'postgres' ? 128 : 41;
+}
+
+/** rds-master problems of `policy` for a database of `engine` (empty when it works). */
+export function rdsMasterPasswordProblems(policy: PasswordPolicy, engine: string, target: RdsMasterTarget): PasswordPolicyProblem[] {
+  const out: PasswordPolicyProblem[] = [];
+  const max = rdsMasterPasswordMaxLength(engine, target);
+  const length = policy.length ?? 32;
+  if (length > max) {
+    out.push({ field: 'length', problem: `is ${length}, but RDS accepts a ${engine} ${target.dbClusterArn ? 'cluster' : 'instance'} master password of 8-${max} characters; rds-master would fail in setSecret.` });
+  }
+  if (policy.excludeCharacters !== undefined && policy.excludePunctuation !== true) {
+    const missing = [...RDS_MASTER_FORBIDDEN_CHARACTERS].filter((c) => !policy.excludeCharacters!.includes(c));
+    if (missing.length > 0) {
+      out.push({ field: 'excludeCharacters', problem: `must contain ${missing.map((c) => JSON.stringify(c)).join(', ')}: RDS refuses them in a master password.` });
+    }
+  }
+  return out;
 }

@@ -1,8 +1,7 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Aws, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -13,8 +12,12 @@ import { METRICS_NAMESPACE } from './lambda-bundling';
 import type { RotationFunction } from './rotation-function';
 import type { TriggerFunction } from './trigger-function';
 
-/** Secrets Manager events that mean a rotation did not finish. */
-export const ROTATION_FAILURE_EVENTS = ['RotationFailed', 'RotationAbandoned'];
+/**
+ * Secrets Manager events that mean a rotation did not finish, including the
+ * failed test rotation Secrets Manager runs when a schedule is configured.
+ * https://docs.aws.amazon.com/secretsmanager/latest/userguide/monitoring-eventbridge.html
+ */
+export const ROTATION_FAILURE_EVENTS = ['RotationFailed', 'RotationAbandoned', 'TestRotationFailed'];
 
 export interface RotationMonitoringProps {
   /** Rotation functions to alarm on. */
@@ -47,31 +50,68 @@ export class RotationMonitoring extends Construct {
       throw new Error(`${this.node.path}: alarmEmail "${props.alarmEmail}" is not an e-mail address.`);
     }
     if (props.rotationFunctions.length === 0) throw new Error(`${this.node.path}: rotationFunctions is empty; there is nothing to monitor.`);
-    const account = Stack.of(this).account;
+    const stack = Stack.of(this);
+    const account = stack.account;
 
+    // The topic has a fixed name so the key policy can name it without a
+    // reference (the topic already refers to the key: a Ref back would be a cycle).
+    const topicName = `${stack.stackName}-rotor-alarms`.slice(0, 256);
+    const topicArn = `arn:${Aws.PARTITION}:sns:${Aws.REGION}:${Aws.ACCOUNT_ID}:${topicName}`;
     this.key = new kms.Key(this, 'TopicKey', { enableKeyRotation: true, description: 'rotor: encrypts the rotation alarm topic' });
-    // EventBridge and CloudWatch publish to an encrypted topic only if they may use its key.
-    for (const service of ['events.amazonaws.com', 'cloudwatch.amazonaws.com']) {
-      this.key.addToResourcePolicy(
-        new iam.PolicyStatement({
-          principals: [new iam.ServicePrincipal(service)],
-          actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-          resources: ['*'],
-          conditions: { StringEquals: { 'aws:SourceAccount': account } },
-        }),
-      );
-    }
-    this.topic = new sns.Topic(this, 'Topic', { masterKey: this.key, enforceSSL: true, displayName: 'rotor rotation alarms' });
+    // EventBridge and CloudWatch publish to an encrypted topic only if they may
+    // use its key; both only for this topic (SNS puts the topic ARN in the
+    // encryption context). CloudWatch also carries aws:SourceAccount; the KMS
+    // request SNS makes for an EventBridge delivery does not, so EventBridge is
+    // bound by the encryption context and by the topic policy's SourceArn.
+    // https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'EventBridgePublishesToTheAlarmTopic',
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'kms:EncryptionContext:aws:sns:topicArn': topicArn } },
+      }),
+    );
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsPublishToTheAlarmTopic',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: {
+          StringEquals: { 'kms:EncryptionContext:aws:sns:topicArn': topicArn, 'aws:SourceAccount': account },
+          ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:*` },
+        },
+      }),
+    );
+    this.topic = new sns.Topic(this, 'Topic', { topicName, masterKey: this.key, enforceSSL: true, displayName: 'rotor rotation alarms' });
     if (props.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
 
     this.rotationFailedRule = new events.Rule(this, 'RotationFailed', {
-      description: 'rotor: Secrets Manager reports a failed or abandoned rotation',
+      description: 'rotor: Secrets Manager reports a failed, abandoned or failed test rotation',
       eventPattern: {
         source: ['aws.secretsmanager'],
         detailType: ['AWS Service Event via CloudTrail'],
         detail: { eventName: ROTATION_FAILURE_EVENTS },
       },
-      targets: [new eventTargets.SnsTopic(this.topic)],
+    });
+    // EventBridge may publish for this rule only (aws:SourceArn, aws:SourceAccount),
+    // not for any rule of any account as SnsTopic's grant writes it.
+    const topic = this.topic;
+    this.rotationFailedRule.addTarget({
+      bind: (rule) => {
+        topic.addToResourcePolicy(
+          new iam.PolicyStatement({
+            sid: 'EventBridgeRulePublishes',
+            principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+            actions: ['sns:Publish'],
+            resources: [topic.topicArn],
+            conditions: { StringEquals: { 'aws:SourceAccount': account }, ArnEquals: { 'aws:SourceArn': (rule as events.IRule).ruleArn } },
+          }),
+        );
+        return { arn: topic.topicArn };
+      },
     });
 
     const action = new cwActions.SnsAction(this.topic);
@@ -103,6 +143,18 @@ export class RotationMonitoring extends Construct {
         'An event or schedule could not be delivered to the rotor trigger function. See docs/operations.md "Dead letters".',
       );
     });
+
+    // A topic policy replaces SNS's default one, so CloudWatch alarms need a
+    // statement of their own: these alarms, this account.
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: { StringEquals: { 'aws:SourceAccount': account }, ArnEquals: { 'aws:SourceArn': this.alarms.map((a) => a.alarmArn) } },
+      }),
+    );
 
     const search = (metricName: string, stat: string, label: string): cloudwatch.MathExpression =>
       new cloudwatch.MathExpression({

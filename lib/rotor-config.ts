@@ -1,5 +1,24 @@
 import { DATABASE_ENGINES, type DatabaseEngine } from './database-rotation';
-import { ROTATION_STRATEGIES, type RotationStrategy, TLS_MODES, type TlsMode } from './rotation-function';
+import {
+  passwordPolicyProblems,
+  type PasswordPolicy,
+  rdsMasterPasswordProblems,
+  ROTATION_STRATEGIES,
+  type RotationStrategy,
+  TLS_MODES,
+  type TlsMode,
+} from './rotation-function';
+
+/** rotor.config.json name of each PasswordPolicy member. */
+const POLICY_FIELD: Record<keyof PasswordPolicy, string> = {
+  length: 'passwordLength',
+  excludeCharacters: 'excludeCharacters',
+  excludeNumbers: 'excludeNumbers',
+  excludePunctuation: 'excludePunctuation',
+  excludeUppercase: 'excludeUppercase',
+  excludeLowercase: 'excludeLowercase',
+  requireEachIncludedType: 'requireEachIncludedType',
+};
 
 /** rotor.config.json, after validation. See docs/deploying.md for every field. */
 export interface RotorConfig {
@@ -47,6 +66,8 @@ export interface RotationFunctionConfig {
   readonly connectTimeoutMs?: number;
   readonly statementTimeoutMs?: number;
   readonly logRetentionDays?: number;
+  /** `ROTOR_ALLOW_TARGET_CHANGE`: rotate even when a secret now names another host/port/user/database than it was last rotated against. @default false */
+  readonly allowTargetChange?: boolean;
 }
 
 export interface RotationConfig {
@@ -101,7 +122,23 @@ export interface SecurityAlertsConfig {
   readonly guardDutyIamFindingPrefixes?: string[];
   readonly securityHubSeverityLabels?: string[];
   readonly securityHubResourceTypes?: string[];
+  /** Rotate on AWS Health AWS_RISK_CREDENTIALS_EXPOSED; needs healthTags. @default - true when healthTags is set */
   readonly awsHealth?: boolean;
+  /** Secrets rotated on AWS_RISK_CREDENTIALS_EXPOSED (`ROTOR_TRIGGER_HEALTH_TAGS`); setting it deploys the Health rule. */
+  readonly healthTags?: TagFilterConfig[];
+  /** Secrets rotated on a GuardDuty IAM credential finding (`ROTOR_TRIGGER_IAM_FINDING_TAGS`); setting it adds the IAM finding types. */
+  readonly iamFindingTags?: TagFilterConfig[];
+  /** Who may put "Rotation Requested" events on the request bus: IAM principal ARNs or account ids. @default - principals of this account with an IAM grant */
+  readonly requestSenders?: string[];
+  /** `ROTOR_TRIGGER_COOLDOWN_MINUTES`. @default 60 */
+  readonly cooldownMinutes?: number;
+  /** `ROTOR_TRIGGER_MAX_SECRETS_PER_EVENT`. @default 50 */
+  readonly maxSecretsPerEvent?: number;
+}
+
+export interface TagFilterConfig {
+  readonly key: string;
+  readonly values: string[];
 }
 
 export interface MonitoringConfig {
@@ -139,7 +176,51 @@ export function parseRotorConfig(raw: unknown, source = 'rotor.config.json'): Ro
     monitoring: root.monitoring === undefined ? undefined : monitoring(v, root.monitoring),
   };
   const names = new Set<string>();
+  const fnConfig = config.rotationFunction ?? {};
+  const policy = {
+    length: fnConfig.passwordLength,
+    excludeCharacters: fnConfig.excludeCharacters,
+    excludeNumbers: fnConfig.excludeNumbers,
+    excludePunctuation: fnConfig.excludePunctuation,
+    excludeUppercase: fnConfig.excludeUppercase,
+    excludeLowercase: fnConfig.excludeLowercase,
+    requireEachIncludedType: fnConfig.requireEachIncludedType,
+  };
+  for (const problem of passwordPolicyProblems(policy)) {
+    throw new RotorConfigError(`$.rotationFunction.${POLICY_FIELD[problem.field]}`, problem.problem, source);
+  }
+  if (fnConfig.timeoutSeconds !== undefined) {
+    const timeoutMs = fnConfig.timeoutSeconds * 1000;
+    if (fnConfig.connectTimeoutMs !== undefined && fnConfig.connectTimeoutMs >= timeoutMs) {
+      throw new RotorConfigError('$.rotationFunction.connectTimeoutMs', `(${fnConfig.connectTimeoutMs}) must be shorter than timeoutSeconds (${fnConfig.timeoutSeconds} s).`, source);
+    }
+  }
   for (const [i, r] of (config.rotations ?? []).entries()) {
+    const p = `$.rotations[${i}]`;
+    if (r.strategy === 'rds-master') {
+      for (const problem of rdsMasterPasswordProblems(policy, r.engine, r)) {
+        throw new RotorConfigError(
+          `$.rotationFunction.${POLICY_FIELD[problem.field]}`,
+          `${problem.problem} (${p} "${r.name}" rotates an RDS master password with rds-master.)`,
+          source,
+        );
+      }
+    }
+    // A rotation function rotates secrets of its own account and Region only.
+    const arns: [string, string | undefined][] = [
+      ['secretArn', r.secretArn], ['kmsKeyArn', r.kmsKeyArn], ['masterSecretArn', r.masterSecretArn],
+      ['masterKmsKeyArn', r.masterKmsKeyArn], ['dbInstanceArn', r.dbInstanceArn], ['dbClusterArn', r.dbClusterArn],
+    ];
+    for (const [field, arn] of arns) {
+      if (!arn) continue;
+      const [, , , region, account] = arn.split(':');
+      if (config.region && region !== config.region) {
+        throw new RotorConfigError(`${p}.${field}`, `is in ${region}, but the deployment is in $.region ${config.region}; a rotation function rotates secrets of its own Region.`, source);
+      }
+      if (config.account && account !== config.account) {
+        throw new RotorConfigError(`${p}.${field}`, `is in account ${account}, but the deployment is in $.account ${config.account}.`, source);
+      }
+    }
     if (names.has(r.name)) throw new RotorConfigError(`$.rotations[${i}].name`, `"${r.name}" is used twice; names must be unique.`, source);
     names.add(r.name);
     if (r.databaseSecurityGroupId && !config.network) {
@@ -180,7 +261,7 @@ function network(v: Reader, raw: unknown): NetworkConfig {
 function rotationFunction(v: Reader, raw: unknown): RotationFunctionConfig {
   const p = '$.rotationFunction';
   const o = v.object(raw, p);
-  v.known(o, p, ['timeoutSeconds', 'memoryMb', 'tlsMode', 'tlsCaFile', 'passwordLength', 'excludeCharacters', 'excludeNumbers', 'excludePunctuation', 'excludeUppercase', 'excludeLowercase', 'requireEachIncludedType', 'connectTimeoutMs', 'statementTimeoutMs', 'logRetentionDays']);
+  v.known(o, p, ['timeoutSeconds', 'memoryMb', 'tlsMode', 'tlsCaFile', 'passwordLength', 'excludeCharacters', 'excludeNumbers', 'excludePunctuation', 'excludeUppercase', 'excludeLowercase', 'requireEachIncludedType', 'connectTimeoutMs', 'statementTimeoutMs', 'logRetentionDays', 'allowTargetChange']);
   return {
     timeoutSeconds: v.int(o.timeoutSeconds, `${p}.timeoutSeconds`, 3, 900),
     memoryMb: v.int(o.memoryMb, `${p}.memoryMb`, 128, 10240),
@@ -195,6 +276,7 @@ function rotationFunction(v: Reader, raw: unknown): RotationFunctionConfig {
     requireEachIncludedType: v.boolean(o.requireEachIncludedType, `${p}.requireEachIncludedType`),
     connectTimeoutMs: v.int(o.connectTimeoutMs, `${p}.connectTimeoutMs`, 100, 60000),
     statementTimeoutMs: v.int(o.statementTimeoutMs, `${p}.statementTimeoutMs`, 100, 600000),
+    allowTargetChange: v.boolean(o.allowTargetChange, `${p}.allowTargetChange`),
     logRetentionDays: v.oneOf(o.logRetentionDays, `${p}.logRetentionDays`, [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]),
   };
 }
@@ -220,6 +302,11 @@ function rotation(v: Reader, raw: unknown, p: string): RotationConfig {
   if (strategy === 'alternating-users' && !r.masterSecretArn) throw v.error(`${p}.masterSecretArn`, "is required by strategy 'alternating-users'.");
   if (strategy !== 'alternating-users' && r.masterSecretArn) throw v.error(`${p}.masterSecretArn`, `is only used by 'alternating-users', not '${strategy}'.`);
   if (strategy !== 'rds-master' && (r.dbInstanceArn || r.dbClusterArn)) throw v.error(`${p}.${r.dbInstanceArn ? 'dbInstanceArn' : 'dbClusterArn'}`, `is only used by 'rds-master', not '${strategy}'.`);
+  if (strategy === 'rds-master' && !r.dbInstanceArn && !r.dbClusterArn) {
+    throw v.error(`${p}.dbInstanceArn`, "(or dbClusterArn) is required by strategy 'rds-master': the function may change the master password of exactly the databases it is deployed for.");
+  }
+  if (r.dbInstanceArn && r.dbClusterArn) throw v.error(`${p}.dbClusterArn`, 'is set together with dbInstanceArn; a master secret belongs to one instance or one cluster.');
+  if (r.dbInstanceArn && r.engine.startsWith('aurora')) throw v.error(`${p}.dbInstanceArn`, `names an instance, but ${r.engine} keeps the master password on the cluster: set dbClusterArn.`);
   return r;
 }
 
@@ -241,14 +328,7 @@ function schedule(v: Reader, raw: unknown, p: string): ScheduleConfig {
 function groupSchedule(v: Reader, raw: unknown, p: string): GroupScheduleConfig {
   const o = v.object(raw, p);
   v.known(o, p, ['name', 'cron', 'timeZone', 'flexibleWindowMinutes', 'tagFilters', 'reason']);
-  const tagFilters = v.array(o.tagFilters, `${p}.tagFilters`).map((t, i) => {
-    const q = `${p}.tagFilters[${i}]`;
-    const to = v.object(t, q);
-    v.known(to, q, ['key', 'values']);
-    const values = v.array(to.values, `${q}.values`).map((x, j) => v.string(x, `${q}.values[${j}]`)!);
-    if (values.length === 0) throw v.error(`${q}.values`, 'is empty; list at least one tag value.');
-    return { key: v.string(to.key, `${q}.key`)!, values };
-  });
+  const tagFilters = v.array(o.tagFilters, `${p}.tagFilters`).map((t, i) => tagFilter(v, t, `${p}.tagFilters[${i}]`));
   if (tagFilters.length === 0) throw v.error(`${p}.tagFilters`, 'is empty; a group schedule selects secrets by at least one tag.');
   return {
     name: v.string(o.name, `${p}.name`, { pattern: NAME, hint: 'a letter, then letters, digits or dashes' })!,
@@ -263,19 +343,51 @@ function groupSchedule(v: Reader, raw: unknown, p: string): GroupScheduleConfig 
 function securityAlerts(v: Reader, raw: unknown): SecurityAlertsConfig {
   const p = '$.securityAlerts';
   const o = v.object(raw, p);
-  v.known(o, p, ['enabled', 'guardDutyMinSeverity', 'guardDutyRdsFindingPrefixes', 'guardDutyIamFindingPrefixes', 'securityHubSeverityLabels', 'securityHubResourceTypes', 'awsHealth']);
+  v.known(o, p, ['enabled', 'guardDutyMinSeverity', 'guardDutyRdsFindingPrefixes', 'guardDutyIamFindingPrefixes', 'securityHubSeverityLabels', 'securityHubResourceTypes', 'awsHealth', 'healthTags', 'iamFindingTags', 'requestSenders', 'cooldownMinutes', 'maxSecretsPerEvent']);
   const strings = (x: unknown, q: string): string[] | undefined => (x === undefined ? undefined : v.array(x, q).map((s, i) => v.string(s, `${q}[${i}]`)!));
   const sev = o.guardDutyMinSeverity;
   if (sev !== undefined && (typeof sev !== 'number' || sev < 1 || sev > 10)) throw v.error(`${p}.guardDutyMinSeverity`, `is ${JSON.stringify(sev)}; it must be a number from 1 to 10.`);
+  const filters = (x: unknown, q: string): TagFilterConfig[] | undefined => {
+    if (x === undefined) return undefined;
+    const list = v.array(x, q).map((t, i) => tagFilter(v, t, `${q}[${i}]`));
+    if (list.length === 0) throw v.error(q, 'is empty; list at least one tag filter, or leave it out.');
+    return list;
+  };
+  const healthTags = filters(o.healthTags, `${p}.healthTags`);
+  const iamFindingTags = filters(o.iamFindingTags, `${p}.iamFindingTags`);
+  const awsHealth = v.boolean(o.awsHealth, `${p}.awsHealth`);
+  if (awsHealth === true && !healthTags) {
+    throw v.error(`${p}.awsHealth`, `is true but ${p}.healthTags is not set; AWS_RISK_CREDENTIALS_EXPOSED names an IAM key, not a secret, so the trigger would rotate nothing. Set healthTags.`);
+  }
+  if (o.guardDutyIamFindingPrefixes !== undefined && !iamFindingTags) {
+    throw v.error(`${p}.guardDutyIamFindingPrefixes`, `needs ${p}.iamFindingTags: IAM findings name no database, the trigger rotates the secrets those tags select.`);
+  }
+  const requestSenders = o.requestSenders === undefined ? undefined : v.array(o.requestSenders, `${p}.requestSenders`).map((x, i) => v.string(x, `${p}.requestSenders[${i}]`, {
+    pattern: /^(\d{12}|arn:aws[a-z-]*:iam::\d{12}:(root|role\/.+|user\/.+))$/,
+    hint: 'an account id (12 digits) or an IAM role, user or root ARN',
+  })!);
   return {
     enabled: v.boolean(o.enabled, `${p}.enabled`),
+    awsHealth: awsHealth ?? (healthTags !== undefined ? true : undefined),
+    healthTags,
+    iamFindingTags,
+    requestSenders,
+    cooldownMinutes: v.int(o.cooldownMinutes, `${p}.cooldownMinutes`, 0, 10080),
+    maxSecretsPerEvent: v.int(o.maxSecretsPerEvent, `${p}.maxSecretsPerEvent`, 1, 10000),
     guardDutyMinSeverity: sev as number | undefined,
     guardDutyRdsFindingPrefixes: strings(o.guardDutyRdsFindingPrefixes, `${p}.guardDutyRdsFindingPrefixes`),
     guardDutyIamFindingPrefixes: strings(o.guardDutyIamFindingPrefixes, `${p}.guardDutyIamFindingPrefixes`),
     securityHubSeverityLabels: strings(o.securityHubSeverityLabels, `${p}.securityHubSeverityLabels`),
     securityHubResourceTypes: strings(o.securityHubResourceTypes, `${p}.securityHubResourceTypes`),
-    awsHealth: v.boolean(o.awsHealth, `${p}.awsHealth`),
   };
+}
+
+function tagFilter(v: Reader, raw: unknown, q: string): TagFilterConfig {
+  const to = v.object(raw, q);
+  v.known(to, q, ['key', 'values']);
+  const values = v.array(to.values, `${q}.values`).map((x, j) => v.string(x, `${q}.values[${j}]`)!);
+  if (values.length === 0) throw v.error(`${q}.values`, 'is empty; list at least one tag value.');
+  return { key: v.string(to.key, `${q}.key`)!, values };
 }
 
 function monitoring(v: Reader, raw: unknown): MonitoringConfig {

@@ -1,4 +1,4 @@
-import { Annotations, Duration, Stack, type StackProps, Tags, Validations } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Stack, type StackProps, Tags, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -12,7 +12,7 @@ import { GroupRotationSchedule } from './group-rotation-schedule';
 import { RotationFunction, type RotationStrategy } from './rotation-function';
 import { RotationMonitoring } from './rotation-monitoring';
 import type { RotorConfig } from './rotor-config';
-import { SecurityAlertRotation } from './security-alert-rotation';
+import { HEALTH_GLOBAL_REGION, HealthEventForwarder, healthForwarderName, requestBusName, SecurityAlertRotation } from './security-alert-rotation';
 import { TriggerFunction } from './trigger-function';
 
 export interface RotorStackProps extends StackProps {
@@ -40,6 +40,9 @@ export class RotorStack extends Stack {
   readonly monitoring: RotationMonitoring;
   readonly deadLetterQueue: TriggerDeadLetterQueue;
   readonly example?: ExampleDatabase;
+  /** The us-east-1 stack forwarding AWS Health events, when the Health rule is on outside us-east-1. */
+  readonly healthForwarderStack?: Stack;
+  readonly healthForwarder?: HealthEventForwarder;
 
   constructor(scope: Construct, id: string, props: RotorStackProps) {
     super(scope, id, props);
@@ -75,6 +78,7 @@ export class RotorStack extends Stack {
           timeout: fnConfig.timeoutSeconds !== undefined ? Duration.seconds(fnConfig.timeoutSeconds) : undefined,
           memorySize: fnConfig.memoryMb,
           tlsMode: fnConfig.tlsMode,
+          allowTargetChange: fnConfig.allowTargetChange,
           tlsCaFile: fnConfig.tlsCaFile,
           passwordPolicy: {
             length: fnConfig.passwordLength,
@@ -148,11 +152,21 @@ export class RotorStack extends Stack {
       Tags.of(this.example.secret).add(MANAGED_BY_TAG, config.deploymentId);
     }
 
+    const alerts = config.securityAlerts ?? {};
+    const alertsEnabled = alerts.enabled ?? true;
+    const busName = requestBusName(config.deploymentId);
     this.triggerFunction = new TriggerFunction(this, 'TriggerFunction', {
       deploymentId: config.deploymentId,
       entry: props.triggerEntry,
       secretKeys,
+      cooldownMinutes: alerts.cooldownMinutes,
+      maxSecretsPerEvent: alerts.maxSecretsPerEvent,
+      requestBusName: alertsEnabled ? busName : undefined,
+      healthTags: alerts.healthTags,
+      iamFindingTags: alerts.iamFindingTags,
     });
+    // RotateSecret, called by the trigger, needs lambda:InvokeFunction on the secret's rotation function.
+    for (const fn of this.rotationFunctions.values()) this.triggerFunction.grantStartRotation(fn.function);
     this.deadLetterQueue = new TriggerDeadLetterQueue(this, 'TriggerDeadLetterQueue');
 
     for (const g of config.groupSchedules ?? []) {
@@ -169,18 +183,37 @@ export class RotorStack extends Stack {
       );
     }
 
-    const alerts = config.securityAlerts ?? {};
-    if (alerts.enabled ?? true) {
+    if (alertsEnabled) {
+      const forward = alerts.awsHealth === true && this.region !== HEALTH_GLOBAL_REGION;
+      if (forward && (Token.isUnresolved(this.region) || Token.isUnresolved(this.account))) {
+        throw new Error(`${this.node.path}: securityAlerts.healthTags forwards AWS Health events from ${HEALTH_GLOBAL_REGION}, which needs a concrete account and Region: set $.account and $.region (or CDK_DEFAULT_ACCOUNT/CDK_DEFAULT_REGION).`);
+      }
+      const forwarderName = healthForwarderName(config.deploymentId);
       this.securityAlerts = new SecurityAlertRotation(this, 'SecurityAlerts', {
         triggerFunction: this.triggerFunction,
         guardDutyMinSeverity: alerts.guardDutyMinSeverity,
         guardDutyRdsFindingPrefixes: alerts.guardDutyRdsFindingPrefixes,
+        guardDutyIamFindings: alerts.iamFindingTags !== undefined,
         guardDutyIamFindingPrefixes: alerts.guardDutyIamFindingPrefixes,
         securityHubSeverityLabels: alerts.securityHubSeverityLabels,
         securityHubResourceTypes: alerts.securityHubResourceTypes,
         awsHealth: alerts.awsHealth,
+        requestBusName: busName,
+        requestSenders: alerts.requestSenders,
+        healthForwarderRoleArn: forward ? `arn:${this.partition}:iam::${this.account}:role/${forwarderName}` : undefined,
         deadLetterQueue: this.deadLetterQueue.queue,
       });
+      if (forward) {
+        // Health delivers AWS_RISK_CREDENTIALS_EXPOSED in us-east-1 only: a small stack there forwards it.
+        this.healthForwarderStack = new Stack(scope, `${id}-HealthForwarder`, {
+          env: { account: this.account, region: HEALTH_GLOBAL_REGION },
+          description: `rotor: forwards AWS Health credential exposure events to ${this.region} (${config.deploymentId})`,
+        });
+        this.healthForwarder = new HealthEventForwarder(this.healthForwarderStack, 'HealthForwarder', {
+          requestBusArn: `arn:${this.partition}:events:${this.region}:${this.account}:event-bus/${busName}`,
+          name: forwarderName,
+        });
+      }
     }
 
     this.monitoring = new RotationMonitoring(this, 'Monitoring', {
@@ -191,7 +224,30 @@ export class RotorStack extends Stack {
       dashboardName: config.monitoring?.dashboardName,
     });
 
+    this.addOutputs();
     this.acknowledgeNagFindings();
+  }
+
+  /** What an operator needs after deploying: function names and ARNs, log groups, topic, dashboard, request bus. */
+  private addOutputs(): void {
+    const out = (id: string, value: string, description: string): void => {
+      new CfnOutput(this, id, { value, description });
+    };
+    for (const [strategy, fn] of this.rotationFunctions) {
+      const suffix = strategy === 'single-user' ? '' : strategy.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase());
+      out(`RotationFunction${suffix}Name`, fn.function.functionName, `rotation function (${strategy})`);
+      out(`RotationFunction${suffix}Arn`, fn.function.functionArn, `rotation function (${strategy}) ARN`);
+      out(`RotationFunction${suffix}LogGroup`, fn.logGroup.logGroupName, `log group of the rotation function (${strategy})`);
+    }
+    out('TriggerFunctionName', this.triggerFunction.function.functionName, 'trigger function');
+    out('TriggerFunctionArn', this.triggerFunction.function.functionArn, 'trigger function ARN');
+    out('TriggerFunctionLogGroup', this.triggerFunction.logGroup.logGroupName, 'log group of the trigger function');
+    out('AlarmTopicArn', this.monitoring.topic.topicArn, 'SNS topic of rotation alarms');
+    out('DashboardName', this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard');
+    if (this.securityAlerts) {
+      out('RequestBusName', this.securityAlerts.requestBus.eventBusName, 'event bus for "Rotation Requested" events (aws events put-events --entries ... EventBusName=<this>)');
+      out('RequestBusArn', this.securityAlerts.requestBus.eventBusArn, 'ARN of the request bus');
+    }
   }
 
   /** cdk-nag findings that are the design, each with the reason. */
@@ -200,15 +256,13 @@ export class RotorStack extends Stack {
       const ack = (ruleId: string, reason: string): void => Validations.of(fn.role).acknowledge({ id: ruleId, reason });
       ack(
         'AwsSolutions-IAM5[Resource::*]',
-        'secretsmanager:GetRandomPassword has no resource type and can only be granted on "*"; it generates a random string and touches no secret. Every other action of the role is scoped to a secret, key or database ARN.',
+        'secretsmanager:GetRandomPassword has no resource type and can only be granted on "*"; it generates a random string and touches no secret. ec2:DescribeNetworkInterfaces/DescribeSubnets (VPC placement) work only on "*" per the Lambda documentation. Every other action of the role is scoped to a secret, key, database, log group or network-interface ARN.',
       );
-      ack(
-        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
-        'Lambda needs ec2:CreateNetworkInterface/DescribeNetworkInterfaces/DeleteNetworkInterface to attach the function to the VPC; the Describe actions have no resource-level permissions, so the AWS-managed policy is as narrow as a hand-written one.',
-      );
-      if (fn.strategy === 'rds-master') {
-        ack('AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:<AWS::Region>:<AWS::AccountId>:db:*]', 'rds-master rotations whose instance ARN is not configured: limited to DB instances of this account and Region; set dbInstanceArn to narrow it.');
-        ack('AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:<AWS::Region>:<AWS::AccountId>:cluster:*]', 'rds-master rotations whose cluster ARN is not configured: limited to DB clusters of this account and Region; set dbClusterArn to narrow it.');
+      if (fn.isInVpc) {
+        ack(
+          'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:network-interface/*]',
+          'Lambda creates and deletes the function\'s VPC network interfaces with the execution role; their ids are not known in advance. Creation is also limited to the function\'s subnets and security groups (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions).',
+        );
       }
     }
     const trigger = this.triggerFunction.role;

@@ -17,9 +17,18 @@ let customPatterns: Pattern[];
 beforeAll(() => {
   const template = Template.fromStack(fullStack());
   patterns = Object.values(template.findResources('AWS::Events::Rule')).map((r) => r.Properties.EventPattern as Pattern);
-  // A second stack with Security Hub MEDIUM included and severity 5, to show the knobs work.
+  // A second stack with Security Hub MEDIUM included, severity 5, and the Health and
+  // GuardDuty-IAM rules turned on by naming the secrets they rotate, to show the knobs work.
   const custom = Template.fromStack(
-    fullStack({ ...require('./infra-fixtures').FULL_CONFIG, securityAlerts: { guardDutyMinSeverity: 5, securityHubSeverityLabels: ['MEDIUM', 'HIGH', 'CRITICAL'] } }),
+    fullStack({
+      ...require('./infra-fixtures').FULL_CONFIG,
+      securityAlerts: {
+        guardDutyMinSeverity: 5,
+        securityHubSeverityLabels: ['MEDIUM', 'HIGH', 'CRITICAL'],
+        healthTags: [{ key: 'env', values: ['prod'] }],
+        iamFindingTags: [{ key: 'env', values: ['prod'] }],
+      },
+    }),
   );
   customPatterns = Object.values(custom.findResources('AWS::Events::Rule')).map((r) => r.Properties.EventPattern as Pattern);
 });
@@ -43,17 +52,34 @@ describe('the pattern matcher itself', () => {
 describe('fixture events reach exactly their rule', () => {
   test.each([
     ['guardduty-rds-login.json', 'aws.guardduty'],
-    ['guardduty-iam.json', 'aws.guardduty'],
     ['securityhub-rds-instance.json', 'aws.securityhub'],
-    ['health-credentials-exposed.json', 'aws.health'],
     ['rotation-requested.json', 'rotor'],
   ])('%s -> %s', (file, source) => {
     expect(matchingRules(fixture(file))).toEqual([source]);
   });
 
-  test('a MEDIUM Security Hub finding rotates nothing by default, but does when MEDIUM is configured', () => {
-    expect(matchingRules(fixture('securityhub-secret.json'))).toEqual([]);
-    expect(matchingRules(fixture('securityhub-secret.json'), customPatterns)).toEqual(['aws.securityhub']);
+  test('GuardDuty IAM findings and AWS Health exposure events reach a rule only when their tags are configured', () => {
+    // The trigger rotates nothing for them without ROTOR_TRIGGER_IAM_FINDING_TAGS / ROTOR_TRIGGER_HEALTH_TAGS.
+    expect(matchingRules(fixture('guardduty-iam.json'))).toEqual([]);
+    expect(matchingRules(fixture('health-credentials-exposed.json'))).toEqual([]);
+    expect(matchingRules(fixture('guardduty-iam.json'), customPatterns)).toEqual(['aws.guardduty']);
+    expect(matchingRules(fixture('health-credentials-exposed.json'), customPatterns)).toEqual(['aws.health']);
+  });
+
+  test('Security Hub: only credential finding types rotate; a MEDIUM one only when MEDIUM is configured', () => {
+    const medium = fixture('securityhub-secret.json');
+    // A best-practice check finding is not about credentials: never, whatever the severity.
+    expect(matchingRules(medium)).toEqual([]);
+    expect(matchingRules(medium, customPatterns)).toEqual([]);
+    for (const type of ['TTPs/Credential Access/X', 'Sensitive Data Identifications/Passwords/Y', 'Sensitive Data Identifications/Security/Z', 'Effects/Data Exposure/W']) {
+      const credential = clone(medium);
+      ((credential.detail as Event).findings as Record<string, unknown>[])[0].Types = ['Software and Configuration Checks/Vulnerabilities', type];
+      expect(matchingRules(credential)).toEqual([]);
+      expect(matchingRules(credential, customPatterns)).toEqual(['aws.securityhub']);
+    }
+    const hub = clone(fixture('securityhub-rds-instance.json'));
+    ((hub.detail as Event).findings as Record<string, unknown>[])[0].Types = ['Software and Configuration Checks/AWS Security Best Practices'];
+    expect(matchingRules(hub)).toEqual([]);
   });
 });
 
@@ -86,7 +112,7 @@ describe('near misses do not match', () => {
   test('Health: another event type; custom: another detail-type or a spoofed source', () => {
     const health = clone(fixture('health-credentials-exposed.json'));
     (health.detail as Event).eventTypeCode = 'AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED';
-    expect(matchingRules(health)).toEqual([]);
+    expect(matchingRules(health, customPatterns)).toEqual([]);
     const req = clone(fixture('rotation-requested.json'));
     req['detail-type'] = 'Rotation Completed';
     expect(matchingRules(req)).toEqual([]);
@@ -98,6 +124,10 @@ describe('near misses do not match', () => {
   test('Secrets Manager rotation failures reach only the alarm rule', () => {
     const failed = { source: 'aws.secretsmanager', 'detail-type': 'AWS Service Event via CloudTrail', detail: { eventName: 'RotationFailed' } };
     expect(matchingRules(failed)).toEqual(['aws.secretsmanager']);
+    // The test rotation Secrets Manager runs when a schedule is set up fails with its own event name.
+    expect(matchingRules({ ...failed, detail: { eventName: 'TestRotationFailed' } })).toEqual(['aws.secretsmanager']);
+    expect(matchingRules({ ...failed, detail: { eventName: 'RotationAbandoned' } })).toEqual(['aws.secretsmanager']);
     expect(matchingRules({ ...failed, detail: { eventName: 'RotationSucceeded' } })).toEqual([]);
+    expect(matchingRules({ ...failed, detail: { eventName: 'TestRotationSucceeded' } })).toEqual([]);
   });
 });

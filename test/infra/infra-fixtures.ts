@@ -57,7 +57,8 @@ export function fastApp(): App {
 
 export function fullStack(config: unknown = FULL_CONFIG): RotorStack {
   const app = fastApp();
-  return new RotorStack(app, 'Rotor', { config: parseRotorConfig(config, 'test'), env: { account: ACCOUNT, region: REGION } });
+  const parsed = parseRotorConfig(config, 'test');
+  return new RotorStack(app, 'Rotor', { config: parsed, env: { account: parsed.account ?? ACCOUNT, region: parsed.region ?? REGION } });
 }
 
 /** Unacknowledged cdk-nag AwsSolutions violations of a synthesized stack, as "rule: path" lines. */

@@ -1,5 +1,5 @@
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import { ACCOUNT, FULL_CONFIG, INSTANCE_ARN, KEY_ARN, MASTER_ARN, REGION, SECRET_ARN, fullStack, nagViolations } from './infra-fixtures';
+import { ACCOUNT, FULL_CONFIG, INSTANCE_ARN, KEY_ARN, MASTER_ARN, RDS_MASTER_SECRET_ARN, REGION, SECRET_ARN, fullStack, nagViolations } from './infra-fixtures';
 import type { RotorStack } from '../../lib/rotor-stack';
 
 type Statement = { Action: string | string[]; Resource: unknown; Condition?: unknown; Effect: string };
@@ -49,18 +49,59 @@ describe('rotation functions', () => {
     }
   });
 
-  test('single-user function: GetRandomPassword on *, rotate actions on its secret only, no KMS, no RDS', () => {
+  test('single-user function: GetRandomPassword on *, rotate actions and the rotated-target tag on its secret only, no KMS, no RDS', () => {
     const st = statementsOf('RotationFunction');
     const secretsStmts = st.filter((s) => actions(s).some((a) => a.startsWith('secretsmanager:')));
+    const secret = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:orders-ro-StUvWx`;
     expect(secretsStmts).toEqual([
       { Effect: 'Allow', Action: 'secretsmanager:GetRandomPassword', Resource: '*' },
       {
         Effect: 'Allow',
+        Action: 'secretsmanager:TagResource',
+        Resource: secret,
+        Condition: { 'ForAllValues:StringEquals': { 'aws:TagKeys': ['rotor:rotated-target'] }, Null: { 'aws:TagKeys': 'false' } },
+      },
+      {
+        Effect: 'Allow',
         Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
-        Resource: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:orders-ro-StUvWx`,
+        Resource: secret,
       },
     ]);
     expect(st.flatMap(actions).filter((a) => a.startsWith('kms:') || a.startsWith('rds:'))).toEqual([]);
+  });
+
+  test('logs only to its own log group; no managed policy; ENI actions inline, creation limited to its subnets and security groups', () => {
+    for (const name of ['RotationFunction', 'RotationFunction-alternating-users', 'RotationFunction-rds-master']) {
+      const st = statementsOf(name);
+      const logGroup = logicalIdOf(`Rotor/${name}/LogGroup/Resource`);
+      expect(st.filter((s) => actions(s).some((a) => a.startsWith('logs:')))).toEqual([
+        { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [logGroup, 'Arn'] } },
+      ]);
+      const create = st.find((s) => actions(s).includes('ec2:CreateNetworkInterface'))!;
+      const sg = logicalIdOf(`Rotor/${name}/SecurityGroup/Resource`);
+      expect(create.Resource).toEqual([
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':network-interface/*']] },
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':subnet/subnet-0aaaaaaaaaaaaaaaa']] },
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':subnet/subnet-0bbbbbbbbbbbbbbbb']] },
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':security-group/', { 'Fn::GetAtt': [sg, 'GroupId'] }]] },
+      ]);
+      expect(st.find((s) => actions(s).includes('ec2:DescribeNetworkInterfaces'))).toEqual({
+        Effect: 'Allow', Action: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'], Resource: '*',
+      });
+    }
+    const roles = Object.values(template.findResources('AWS::IAM::Role'));
+    for (const r of roles) expect(r.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  test('environment: TLS floor, target-change guard off, rds-master bound to its instance', () => {
+    const fns = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { ROTOR_STRATEGY: Match.anyValue() } } } }));
+    for (const f of fns) expect(f.Properties.Environment.Variables).toMatchObject({ ROTOR_TLS_MODE: 'verify-full', ROTOR_ALLOW_TARGET_CHANGE: 'false' });
+    const byStrategy = (s: string) => fns.find((f) => f.Properties.Environment.Variables.ROTOR_STRATEGY === s)!.Properties.Environment.Variables;
+    expect(byStrategy('rds-master').ROTOR_RDS_RESOURCE_ARNS).toBe(INSTANCE_ARN);
+    expect(byStrategy('single-user').ROTOR_RDS_RESOURCE_ARNS).toBeUndefined();
+    const allowing = fullStack({ ...FULL_CONFIG, rotationFunction: { allowTargetChange: true } });
+    const vars = Object.values(Template.fromStack(allowing).findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { ROTOR_STRATEGY: 'single-user' } } } }))[0].Properties.Environment.Variables;
+    expect(vars.ROTOR_ALLOW_TARGET_CHANGE).toBe('true');
   });
 
   test('alternating-users function: master secret read-only, KMS only through Secrets Manager', () => {
@@ -90,13 +131,31 @@ describe('rotation functions', () => {
   test('no "*" resource except GetRandomPassword (rotation) and ListSecrets/BatchGetSecretValue (trigger)', () => {
     const all = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
     const star = all.filter((s) => resources(s).includes('*')).map((s) => actions(s).join(','));
-    expect(star.sort()).toEqual(['secretsmanager:GetRandomPassword', 'secretsmanager:GetRandomPassword', 'secretsmanager:GetRandomPassword', 'secretsmanager:ListSecrets,secretsmanager:BatchGetSecretValue']);
+    expect(star.sort()).toEqual([
+      ...Array(3).fill('ec2:DescribeNetworkInterfaces,ec2:DescribeSubnets'),
+      ...Array(3).fill('secretsmanager:GetRandomPassword'),
+      'secretsmanager:ListSecrets,secretsmanager:BatchGetSecretValue',
+    ]);
   });
 
-  test('Secrets Manager may invoke each rotation function, from this account only', () => {
-    const perms = template.findResources('AWS::Lambda::Permission', { Properties: { Principal: 'secretsmanager.amazonaws.com' } });
-    expect(Object.keys(perms)).toHaveLength(3);
-    for (const p of Object.values(perms)) expect(p.Properties).toMatchObject({ Action: 'lambda:InvokeFunction', SourceAccount: ACCOUNT });
+  test('Secrets Manager may invoke each rotation function for its own secrets only (SourceArn) and this account (SourceAccount)', () => {
+    const perms = Object.values(template.findResources('AWS::Lambda::Permission', { Properties: { Principal: 'secretsmanager.amazonaws.com' } })).map((p) => p.Properties);
+    const fn = (name: string) => ({ 'Fn::GetAtt': [logicalIdOf(`Rotor/${name}/Function/Resource`), 'Arn'] });
+    expect(perms).toEqual(expect.arrayContaining([
+      { Action: 'lambda:InvokeFunction', Principal: 'secretsmanager.amazonaws.com', SourceAccount: ACCOUNT, SourceArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:orders-ro-StUvWx`, FunctionName: fn('RotationFunction') },
+      { Action: 'lambda:InvokeFunction', Principal: 'secretsmanager.amazonaws.com', SourceAccount: ACCOUNT, SourceArn: SECRET_ARN, FunctionName: fn('RotationFunction-alternating-users') },
+      { Action: 'lambda:InvokeFunction', Principal: 'secretsmanager.amazonaws.com', SourceAccount: ACCOUNT, SourceArn: RDS_MASTER_SECRET_ARN, FunctionName: fn('RotationFunction-rds-master') },
+    ]));
+    expect(perms).toHaveLength(3);
+  });
+
+  test('two secrets on one function: one permission each', () => {
+    const two = fullStack({ ...FULL_CONFIG, rotations: [FULL_CONFIG.rotations[1], { ...FULL_CONFIG.rotations[1], name: 'orders-ro2', secretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:orders-ro2-AbCdEf` }] });
+    const perms = Object.values(Template.fromStack(two).findResources('AWS::Lambda::Permission', { Properties: { Principal: 'secretsmanager.amazonaws.com' } }));
+    expect(perms.map((p) => p.Properties.SourceArn).sort()).toEqual([
+      `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:orders-ro-StUvWx`,
+      `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:orders-ro2-AbCdEf`,
+    ]);
   });
 
   test('database security groups opened on the database port only, from the function', () => {
@@ -125,6 +184,18 @@ describe('rotation schedules', () => {
       expect(deps.some((d) => d.includes('DefaultPolicy'))).toBe(true);
     }
   });
+
+  test('each schedule waits for the permission of its own secret and for the security-group rules to its database', () => {
+    const all = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] }>;
+    const scheduleOf = (secretArn: string) => Object.values(all).find((r) => r.Type === 'AWS::SecretsManager::RotationSchedule' && r.Properties.SecretId === secretArn)!;
+    const permissionOf = (secretArn: string) => Object.entries(all).find(([, r]) => r.Type === 'AWS::Lambda::Permission' && r.Properties.SourceArn === secretArn)![0];
+    const ingressTo = (sg: string) => Object.entries(all).filter(([, r]) => r.Type === 'AWS::EC2::SecurityGroupIngress' && r.Properties.GroupId === sg).map(([id]) => id);
+    const ordersRo = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:orders-ro-StUvWx`;
+    expect(scheduleOf(ordersRo).DependsOn).toEqual(expect.arrayContaining([permissionOf(ordersRo), ...ingressTo('sg-0fedcba9876543210')]));
+    expect(ingressTo('sg-0fedcba9876543210')).toHaveLength(1);
+    expect(scheduleOf(SECRET_ARN).DependsOn).toEqual(expect.arrayContaining([permissionOf(SECRET_ARN), ...ingressTo('sg-0123456789abcdef0')]));
+    expect(scheduleOf(SECRET_ARN).DependsOn).not.toContain(permissionOf(ordersRo));
+  });
 });
 
 describe('trigger function', () => {
@@ -148,6 +219,23 @@ describe('trigger function', () => {
       Resource: KEY_ARN,
       Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${REGION}.amazonaws.com` } },
     });
+  });
+
+  test('RotateSecret needs lambda:InvokeFunction on the rotation functions: granted on exactly those', () => {
+    const st = statementsOf('TriggerFunction');
+    const invoke = st.filter((s) => actions(s).includes('lambda:InvokeFunction'));
+    expect(invoke).toHaveLength(1);
+    expect((invoke[0].Resource as unknown[]).map((r) => (r as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]).sort()).toEqual(
+      ['RotationFunction', 'RotationFunction-alternating-users', 'RotationFunction-rds-master'].map((n) => logicalIdOf(`Rotor/${n}/Function/Resource`)).sort(),
+    );
+  });
+
+  test('cooldown, per-event limit and request bus name reach the trigger; the config changes them', () => {
+    const vars = (t: Template) => Object.values(t.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: 'rotor-trigger' } } } }))[0].Properties.Environment.Variables;
+    expect(vars(template)).toMatchObject({ ROTOR_TRIGGER_COOLDOWN_MINUTES: '60', ROTOR_TRIGGER_MAX_SECRETS_PER_EVENT: '50', ROTOR_REQUEST_BUS_NAME: 'rotor-rotor-prod-requests' });
+    expect(vars(template).ROTOR_TRIGGER_HEALTH_TAGS).toBeUndefined();
+    const custom = Template.fromStack(fullStack({ ...FULL_CONFIG, securityAlerts: { cooldownMinutes: 15, maxSecretsPerEvent: 5, healthTags: [{ key: 'tier', values: ['db'] }] } }));
+    expect(vars(custom)).toMatchObject({ ROTOR_TRIGGER_COOLDOWN_MINUTES: '15', ROTOR_TRIGGER_MAX_SECRETS_PER_EVENT: '5', ROTOR_TRIGGER_HEALTH_TAGS: '[{"key":"tier","values":["db"]}]' });
   });
 });
 
@@ -186,8 +274,8 @@ describe('group schedule', () => {
 });
 
 describe('security alert rules', () => {
-  const ruleWith = (source: string) => {
-    const rules = template.findResources('AWS::Events::Rule', { Properties: { EventPattern: { source: [source] } } });
+  const ruleWith = (source: string, t: Template = template) => {
+    const rules = t.findResources('AWS::Events::Rule', { Properties: { EventPattern: { source: [source] } } });
     const list = Object.values(rules);
     expect(list).toHaveLength(1);
     return list[0].Properties;
@@ -198,28 +286,80 @@ describe('security alert rules', () => {
       source: ['aws.guardduty'],
       'detail-type': ['GuardDuty Finding'],
       detail: {
-        type: [{ prefix: 'CredentialAccess:RDS/' }, { prefix: 'UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration' }],
+        type: [{ prefix: 'CredentialAccess:RDS/' }],
         severity: [{ numeric: ['>=', 7] }],
       },
     });
     expect(ruleWith('aws.securityhub').EventPattern.detail.findings).toEqual({
+      Types: [
+        { prefix: 'TTPs/Credential Access' },
+        { prefix: 'Sensitive Data Identifications/Passwords' },
+        { prefix: 'Sensitive Data Identifications/Security' },
+        { prefix: 'Effects/Data Exposure' },
+      ],
       Severity: { Label: ['HIGH', 'CRITICAL'] },
       Resources: { Type: ['AwsSecretsManagerSecret', 'AwsRdsDbInstance'] },
       RecordState: ['ACTIVE'],
       Workflow: { Status: ['NEW'] },
     });
-    expect(ruleWith('aws.health').EventPattern).toEqual({
-      source: ['aws.health'],
-      'detail-type': ['AWS Health Event'],
-      detail: { eventTypeCode: ['AWS_RISK_CREDENTIALS_EXPOSED'] },
-    });
+    // No Health rule without healthTags: the trigger would rotate nothing for it.
+    expect(template.findResources('AWS::Events::Rule', { Properties: { EventPattern: { source: ['aws.health'] } } })).toEqual({});
     expect(ruleWith('rotor').EventPattern).toEqual({ source: ['rotor'], 'detail-type': ['Rotation Requested'] });
+  });
+
+  test('GuardDuty IAM finding types and the Health rule only with their tags; Health forwarded from us-east-1 by a stack there', () => {
+    const custom = fullStack({ ...FULL_CONFIG, securityAlerts: { healthTags: [{ key: 'env', values: ['prod'] }], iamFindingTags: [{ key: 'env', values: ['prod'] }] } });
+    const t = Template.fromStack(custom);
+    expect(ruleWith('aws.guardduty', t).EventPattern.detail.type).toEqual([{ prefix: 'CredentialAccess:RDS/' }, { prefix: 'UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration' }]);
+    const health = ruleWith('aws.health', t);
+    expect(health.EventPattern).toEqual({ source: ['aws.health'], 'detail-type': ['AWS Health Event'], detail: { eventTypeCode: ['AWS_RISK_CREDENTIALS_EXPOSED'] } });
+    // In eu-central-1 the event arrives forwarded, on the request bus.
+    expect(health.EventBusName).toEqual({ Ref: Object.keys(t.findResources('AWS::Events::EventBus'))[0] });
+    const fwd = custom.healthForwarderStack!;
+    expect(fwd.region).toBe('us-east-1');
+    const ft = Template.fromStack(fwd);
+    ft.hasResourceProperties('AWS::Events::Rule', {
+      Name: 'rotor-rotor-prod-health-fwd',
+      EventPattern: { source: ['aws.health'], 'detail-type': ['AWS Health Event'], detail: { eventTypeCode: ['AWS_RISK_CREDENTIALS_EXPOSED'] } },
+      Targets: [Match.objectLike({ Arn: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:events:${REGION}:${ACCOUNT}:event-bus/rotor-rotor-prod-requests`]] }, RoleArn: Match.anyValue(), DeadLetterConfig: Match.anyValue() })],
+    });
+    ft.hasResourceProperties('AWS::IAM::Role', {
+      RoleName: 'rotor-rotor-prod-health-fwd',
+      AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'events.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': ACCOUNT, 'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:events:us-east-1:${ACCOUNT}:rule/rotor-rotor-prod-health-fwd`]] } } } })] },
+    });
+    expect(nagViolations(fwd)).toEqual([]);
+    // Without healthTags there is no forwarder stack.
+    expect(stack.healthForwarderStack).toBeUndefined();
+  });
+
+  test('a deployment in us-east-1 listens for Health on the default bus, without a forwarder', () => {
+    const east = fullStack({ ...FULL_CONFIG, region: 'us-east-1', rotations: [], securityAlerts: { healthTags: [{ key: 'env', values: ['prod'] }] } });
+    expect(ruleWith('aws.health', Template.fromStack(east)).EventBusName).toBeUndefined();
+    expect(east.healthForwarderStack).toBeUndefined();
+  });
+
+  test('Rotation Requested only on the dedicated bus; its policy denies every sender but this account (default) or the named ones', () => {
+    const bus = Object.entries(template.findResources('AWS::Events::EventBus'));
+    expect(bus).toHaveLength(1);
+    expect(bus[0][1].Properties.Name).toBe('rotor-rotor-prod-requests');
+    expect(ruleWith('rotor').EventBusName).toEqual({ Ref: bus[0][0] });
+    const policies = Object.values(template.findResources('AWS::Events::EventBusPolicy')).map((p) => p.Properties.Statement);
+    expect(policies).toEqual([
+      expect.objectContaining({ Effect: 'Deny', Action: 'events:PutEvents', Principal: { AWS: '*' }, Condition: { StringNotEquals: { 'aws:PrincipalAccount': [ACCOUNT] } } }),
+    ]);
+    const sender = 'arn:aws:iam::444455556666:role/deployer';
+    const named = Template.fromStack(fullStack({ ...FULL_CONFIG, securityAlerts: { requestSenders: [sender, '777788889999'] } }));
+    const statements = Object.values(named.findResources('AWS::Events::EventBusPolicy')).map((p) => p.Properties.Statement);
+    expect(statements).toEqual(expect.arrayContaining([
+      expect.objectContaining({ Effect: 'Allow', Action: 'events:PutEvents', Principal: { AWS: [sender, { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::777788889999:root']] }] } }),
+      expect.objectContaining({ Effect: 'Deny', Condition: { StringNotEquals: { 'aws:PrincipalAccount': ['777788889999'] }, ArnNotEquals: { 'aws:PrincipalArn': [sender] } } }),
+    ]));
   });
 
   test('every trigger target has a retry policy and the encrypted DLQ', () => {
     const trigger = logicalIdOf('Rotor/TriggerFunction/Function/Resource');
     const dlq = logicalIdOf('Rotor/TriggerDeadLetterQueue/Queue/Resource');
-    for (const source of ['aws.guardduty', 'aws.securityhub', 'aws.health', 'rotor']) {
+    for (const source of ['aws.guardduty', 'aws.securityhub', 'rotor']) {
       expect(ruleWith(source).Targets).toEqual([
         expect.objectContaining({
           Arn: { 'Fn::GetAtt': [trigger, 'Arn'] },
@@ -242,12 +382,28 @@ describe('monitoring', () => {
     template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
   });
 
-  test('RotationFailed/RotationAbandoned rule to the topic', () => {
+  test('RotationFailed/RotationAbandoned/TestRotationFailed rule to the topic', () => {
     const topic = logicalIdOf('Rotor/Monitoring/Topic/Resource');
     template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: { source: ['aws.secretsmanager'], 'detail-type': ['AWS Service Event via CloudTrail'], detail: { eventName: ['RotationFailed', 'RotationAbandoned'] } },
+      EventPattern: { source: ['aws.secretsmanager'], 'detail-type': ['AWS Service Event via CloudTrail'], detail: { eventName: ['RotationFailed', 'RotationAbandoned', 'TestRotationFailed'] } },
       Targets: [Match.objectLike({ Arn: { Ref: topic } })],
     });
+  });
+
+  test('topic policy: EventBridge for the failure rule only, CloudWatch for these alarms only, both for this account', () => {
+    const topic = logicalIdOf('Rotor/Monitoring/Topic/Resource');
+    const rule = logicalIdOf('Rotor/Monitoring/RotationFailed/Resource');
+    const statements = Object.values(template.findResources('AWS::SNS::TopicPolicy'))[0].Properties.PolicyDocument.Statement as Record<string, unknown>[];
+    expect(statements).toContainEqual({
+      Sid: 'EventBridgeRulePublishes', Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sns:Publish', Resource: { Ref: topic },
+      Condition: { StringEquals: { 'aws:SourceAccount': ACCOUNT }, ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [rule, 'Arn'] } } },
+    });
+    const cw = statements.find((s) => s.Sid === 'CloudWatchAlarmsPublish') as { Condition: { ArnEquals: { 'aws:SourceArn': unknown[] }; StringEquals: unknown } };
+    const alarmIds = Object.keys(template.findResources('AWS::CloudWatch::Alarm')).sort();
+    expect(cw.Condition.StringEquals).toEqual({ 'aws:SourceAccount': ACCOUNT });
+    expect(cw.Condition.ArnEquals['aws:SourceArn'].map((a) => (a as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]).sort()).toEqual(alarmIds);
+    // No service principal may publish without a condition.
+    for (const s of statements.filter((x) => x.Effect === 'Allow')) expect(s.Condition).toBeDefined();
   });
 
   test('Errors and Throttles alarms on every function, DLQ alarm, all to the topic', () => {

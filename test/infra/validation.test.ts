@@ -112,3 +112,109 @@ describe('construct validation', () => {
     expect(() => new TriggerFunction(stack, 'T', { deploymentId: 'bad#id' })).toThrow(/deploymentId "bad#id" must be 1-256 characters valid in a tag value/);
   });
 });
+
+describe('values that cannot work are refused at synth, naming the config path', () => {
+  const { FULL_CONFIG, INSTANCE_ARN } = require('./infra-fixtures') as typeof import('./infra-fixtures');
+  const { parseRotorConfig, RotorConfigError } = require('../../lib/rotor-config') as typeof import('../../lib/rotor-config');
+  const rds = FULL_CONFIG.rotations[2];
+  const withRotations = (rotations: unknown[], extra: Record<string, unknown> = {}) => () => parseRotorConfig({ ...FULL_CONFIG, rotations, ...extra }, 'rotor.config.json');
+  const expectError = (run: () => unknown, message: string | RegExp) => {
+    expect(run).toThrow(RotorConfigError);
+    expect(run).toThrow(message);
+  };
+
+  test('rds-master without an instance or cluster ARN', () => {
+    const { dbInstanceArn: _drop, ...unbound } = rds;
+    expectError(withRotations([FULL_CONFIG.rotations[0], FULL_CONFIG.rotations[1], unbound]), /^rotor\.config\.json: \$\.rotations\[2\]\.dbInstanceArn \(or dbClusterArn\) is required by strategy 'rds-master'/);
+    expectError(withRotations([{ ...rds, dbClusterArn: INSTANCE_ARN.replace(':db:', ':cluster:') }]), /\$\.rotations\[0\]\.dbClusterArn is set together with dbInstanceArn/);
+    expectError(withRotations([{ ...rds, engine: 'aurora-mysql' }]), /\$\.rotations\[0\]\.dbInstanceArn names an instance, but aurora-mysql keeps the master password on the cluster/);
+  });
+
+  test('password length beyond what RDS accepts for the engine (rds-master)', () => {
+    const fnLen = (n: number) => ({ rotationFunction: { passwordLength: n } });
+    expectError(withRotations([{ ...rds, engine: 'mysql' }], fnLen(42)), /\$\.rotationFunction\.passwordLength is 42, but RDS accepts a mysql instance master password of 8-41 characters.*\$\.rotations\[0\] "billing-master"/);
+    expectError(withRotations([{ ...rds, engine: 'mariadb' }], fnLen(64)), /passwordLength is 64, but RDS accepts a mariadb instance master password of 8-41/);
+    expect(withRotations([{ ...rds, engine: 'mysql' }], fnLen(41))).not.toThrow();
+    expect(withRotations([rds], fnLen(128))).not.toThrow();
+    expectError(withRotations([rds], fnLen(129)), /passwordLength is 129, but RDS accepts a postgres instance master password of 8-128/);
+    const cluster = { ...rds, engine: 'aurora-postgresql', dbInstanceArn: undefined, dbClusterArn: INSTANCE_ARN.replace(':db:', ':cluster:') };
+    expectError(withRotations([cluster], fnLen(64)), /passwordLength is 64, but RDS accepts a aurora-postgresql cluster master password of 8-41/);
+    // The same length is fine for a single-user rotation.
+    expect(withRotations([FULL_CONFIG.rotations[1]], fnLen(64))).not.toThrow();
+    expectError(withRotations([], fnLen(5000)), /\$\.rotationFunction\.passwordLength is 5000; it must be an integer from 8 to 4096/);
+  });
+
+  test('excludeCharacters that RDS needs excluded, or that empty a required character class', () => {
+    expectError(withRotations([rds], { rotationFunction: { excludeCharacters: '/"' } }), /\$\.rotationFunction\.excludeCharacters must contain "@": RDS refuses them in a master password/);
+    expect(withRotations([rds], { rotationFunction: { excludeCharacters: '/"@' } })).not.toThrow();
+    expect(withRotations([rds], { rotationFunction: { excludeCharacters: '', excludePunctuation: true } })).not.toThrow();
+    const digits = '0123456789';
+    expectError(withRotations([], { rotationFunction: { excludeCharacters: digits } }), /\$\.rotationFunction\.excludeCharacters excludes every numbers character while numbers is included and requireEachIncludedType is on/);
+    expect(withRotations([], { rotationFunction: { excludeCharacters: digits, excludeNumbers: true } })).not.toThrow();
+    expect(withRotations([], { rotationFunction: { excludeCharacters: digits, requireEachIncludedType: false } })).not.toThrow();
+    expectError(
+      withRotations([], { rotationFunction: { excludeCharacters: 'abcdefghijklmnopqrstuvwxyz', excludeUppercase: true, excludeNumbers: true, excludePunctuation: true } }),
+      /\$\.rotationFunction\.excludeCharacters excludes every character of the included types/,
+    );
+    expectError(withRotations([], { rotationFunction: { excludeLowercase: true, excludeUppercase: true, excludeNumbers: true, excludePunctuation: true } }), /\$\.rotationFunction\.excludeLowercase is true.*excludes every character type/);
+  });
+
+  test('an ARN of another Region or account than the deployment', () => {
+    const other = `arn:aws:secretsmanager:us-west-2:111122223333:secret:x-AbCdEf`;
+    expectError(withRotations([{ ...FULL_CONFIG.rotations[1], secretArn: other }]), /\$\.rotations\[0\]\.secretArn is in us-west-2, but the deployment is in \$\.region eu-central-1/);
+    expectError(withRotations([{ ...rds, dbInstanceArn: INSTANCE_ARN.replace('111122223333', '999988887777') }]), /\$\.rotations\[0\]\.dbInstanceArn is in account 999988887777, but the deployment is in \$\.account 111122223333/);
+  });
+
+  test('timeouts longer than the function', () => {
+    expectError(withRotations([], { rotationFunction: { timeoutSeconds: 5, connectTimeoutMs: 5000 } }), /\$\.rotationFunction\.connectTimeoutMs \(5000\) must be shorter than timeoutSeconds \(5 s\)/);
+  });
+
+  test('security alerts: Health and GuardDuty-IAM need the tags they rotate; senders and limits are checked', () => {
+    const alerts = (a: Record<string, unknown>) => withRotations([], { securityAlerts: a });
+    expectError(alerts({ awsHealth: true }), /\$\.securityAlerts\.awsHealth is true but \$\.securityAlerts\.healthTags is not set/);
+    expectError(alerts({ guardDutyIamFindingPrefixes: ['UnauthorizedAccess:IAMUser/'] }), /\$\.securityAlerts\.guardDutyIamFindingPrefixes needs \$\.securityAlerts\.iamFindingTags/);
+    expectError(alerts({ healthTags: [] }), /\$\.securityAlerts\.healthTags is empty/);
+    expectError(alerts({ iamFindingTags: [{ key: 'env', values: [] }] }), /\$\.securityAlerts\.iamFindingTags\[0\]\.values is empty/);
+    expectError(alerts({ requestSenders: ['arn:aws:iam::111122223333:group/ops'] }), /\$\.securityAlerts\.requestSenders\[0\] is ".*"; expected an account id \(12 digits\) or an IAM role, user or root ARN/);
+    expectError(alerts({ cooldownMinutes: -1 }), /\$\.securityAlerts\.cooldownMinutes is -1; it must be an integer from 0 to 10080/);
+    expectError(alerts({ maxSecretsPerEvent: 0 }), /\$\.securityAlerts\.maxSecretsPerEvent is 0; it must be an integer from 1 to 10000/);
+    const ok = parseRotorConfig({ ...FULL_CONFIG, securityAlerts: { healthTags: [{ key: 'env', values: ['prod'] }] } }).securityAlerts!;
+    expect(ok.awsHealth).toBe(true);
+  });
+});
+
+describe('constructs refuse the same values', () => {
+  const setupStack = () => {
+    const stack = new Stack(fastApp(), 'S', { env: { account: ACCOUNT, region: REGION } });
+    return { stack, secret: secretsmanager.Secret.fromSecretCompleteArn(stack, 'Secret', SECRET_ARN) };
+  };
+
+  test('rds-master DatabaseRotation needs an instance or cluster; grantRdsMaster has no account-wide default', () => {
+    const { stack, secret } = setupStack();
+    const fn = new RotationFunction(stack, 'Rds', { strategy: 'rds-master' });
+    expect(() => new DatabaseRotation(stack, 'R', { secret, rotationFunction: fn, engine: 'postgres', strategy: 'rds-master' })).toThrow(
+      "S/R: strategy 'rds-master' needs dbInstanceArn or dbClusterArn: the function may change the master password of exactly the databases it is deployed for.",
+    );
+    expect(() => fn.grantRdsMaster({})).toThrow(/grantRdsMaster\(\) needs dbInstanceArn or dbClusterArn/);
+  });
+
+  test('rds-master DatabaseRotation refuses a password policy RDS would reject', () => {
+    const { stack, secret } = setupStack();
+    const fn = new RotationFunction(stack, 'Rds', { strategy: 'rds-master', passwordPolicy: { length: 64 } });
+    expect(() => new DatabaseRotation(stack, 'R', { secret, rotationFunction: fn, engine: 'mysql', strategy: 'rds-master', dbInstanceArn: `arn:aws:rds:${REGION}:${ACCOUNT}:db:x` })).toThrow(
+      /S\/R: the rotation function's passwordPolicy\.length is 64, but RDS accepts a mysql instance master password of 8-41 characters/,
+    );
+  });
+
+  test('RotationFunction: excludeCharacters emptying an included class; statement timeout beyond the function', () => {
+    const { stack } = setupStack();
+    expect(() => new RotationFunction(stack, 'A', { passwordPolicy: { excludeCharacters: 'ABCDEFGHIJKLMNOPQRSTUVWXYZ' } })).toThrow(/S\/A: passwordPolicy\.excludeCharacters excludes every uppercase character/);
+    expect(() => new RotationFunction(stack, 'B', { timeout: Duration.seconds(10), statementTimeout: Duration.seconds(10) })).toThrow(/statementTimeout \(10000 ms\) must be shorter than the function timeout/);
+  });
+
+  test('TriggerFunction: cooldown and per-event limit ranges', () => {
+    const { stack } = setupStack();
+    expect(() => new TriggerFunction(stack, 'T1', { deploymentId: 'd', cooldownMinutes: 1.5 })).toThrow(/cooldownMinutes is 1.5/);
+    expect(() => new TriggerFunction(stack, 'T2', { deploymentId: 'd', maxSecretsPerEvent: 0 })).toThrow(/maxSecretsPerEvent is 0/);
+  });
+});
