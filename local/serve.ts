@@ -53,7 +53,9 @@ export async function serveLocal(opts: ServeLocalOptions): Promise<void> {
   let functionArn: string | undefined;
   if (fn && bundlePath) {
     functionArn = local.lambdaArn(fn.name ?? DEFAULT_FUNCTION_NAME);
-    local.registerRotationFunction(functionArn, { kind: 'child-process', bundlePath, env: fn.env, timeoutMs: fn.timeoutMs });
+    // The SDK's notice about its future Node 22 requirement is noise here (bin/rotor.ts silences it too).
+    const env = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...fn.env };
+    local.registerRotationFunction(functionArn, { kind: 'child-process', bundlePath, env, timeoutMs: fn.timeoutMs });
   }
 
   say(`rotor local: Secrets Manager endpoint on ${local.endpoint} (region ${local.region}, account ${local.accountId})`);
