@@ -59,7 +59,7 @@ export async function connectWithRotation<T>(
   isAuthFailure: (e: unknown) => boolean,
 ): Promise<T> {
   const { cache, secretId } = opts;
-  const startedAt = cache.clock();
+  const startedAt = cache.mark();
   const current = await cache.getVersion(secretId, AWSCURRENT);
   if (!current) throw new Error(`secret ${secretId} has no AWSCURRENT version`);
   // A version that logged in while the cached AWSCURRENT was refused (the single-user window), while it still carries a label.

@@ -45,6 +45,8 @@ interface Entry {
   values: Map<string, CachedVersion>;
   /** When the last successful refresh was sent (-Infinity: never). */
   checkedAt: number;
+  /** The mark() at which it was sent (0: never). */
+  checkedMark: number;
   /** No refresh before this after a failure. */
   retryAt: number;
   lastError?: unknown;
@@ -86,6 +88,7 @@ export class SecretCache {
   private readonly errorBackoffMs: number;
   private readonly now: () => number;
   private readonly entries = new Map<string, Entry>();
+  private seq = 0;
   private readonly counters: SecretCacheStats = { getSecretValue: 0, describeSecret: 0, staleServed: 0 };
 
   constructor(opts: SecretCacheOptions = {}) {
@@ -121,17 +124,18 @@ export class SecretCache {
   }
 
   /**
-   * Asks Secrets Manager again unless a refresh was sent at or after
-   * `since` (a clock reading from `now()`): many connections that fail
-   * at once after a rotation cause one refresh. Errors are swallowed here
-   * (the caller retries with what is cached); `lastError` keeps them.
+   * Asks Secrets Manager again unless a refresh was sent after `since` (a
+   * `mark()` taken before the caller's failed attempt): many connections
+   * that fail at once after a rotation cause one refresh. Errors are
+   * swallowed here (the caller retries with what is cached); `lastError`
+   * keeps them.
    */
   async revalidate(secretId: string, since: number, stage: string = AWSCURRENT): Promise<void> {
     const e = this.entry(secretId);
-    if (e.checkedAt >= since && e.labelsComplete) return;
+    if (e.checkedMark > since && e.labelsComplete) return;
     if (e.lastError !== undefined && this.now() < e.retryAt) return;
     try {
-      await this.sync(secretId, stage, since, true);
+      await this.sync(secretId, stage, -Infinity, true, since);
     } catch {
       // kept in e.lastError; the caller goes on with the cached values
     }
@@ -158,9 +162,9 @@ export class SecretCache {
     e.working = e.labels.get(AWSCURRENT) === versionId ? undefined : versionId;
   }
 
-  /** Now, on the cache's clock. */
-  clock(): number {
-    return this.now();
+  /** A counter that every refresh sent moves on; for revalidate(). */
+  mark(): number {
+    return this.seq;
   }
 
   /** Secrets Manager calls made so far. */
@@ -176,7 +180,7 @@ export class SecretCache {
   private entry(secretId: string): Entry {
     let e = this.entries.get(secretId);
     if (!e) {
-      e = { labels: new Map(), labelsComplete: false, values: new Map(), checkedAt: -Infinity, retryAt: -Infinity };
+      e = { labels: new Map(), labelsComplete: false, values: new Map(), checkedAt: -Infinity, checkedMark: 0, retryAt: -Infinity };
       this.entries.set(secretId, e);
     }
     return e;
@@ -203,18 +207,22 @@ export class SecretCache {
    * `since` and covered `stage`; a failed one is not repeated at once: the
    * stale value is served (or the error thrown) until `errorBackoffMs` passed.
    */
-  private async sync(secretId: string, stage: string, since: number, describe = false): Promise<void> {
+  private async sync(secretId: string, stage: string, since: number, describe = false, sinceMark = -1): Promise<void> {
     const e = this.entry(secretId);
-    const enough = () => e.checkedAt >= since && this.known(e, stage) && (!describe || e.labelsComplete);
+    const enough = () => e.checkedAt >= since && e.checkedMark > sinceMark && this.known(e, stage) && (!describe || e.labelsComplete);
     while (e.inflight) {
       await e.inflight.catch(() => undefined);
       if (enough()) return;
       if (e.lastError !== undefined && this.now() < e.retryAt) return this.fallBack(secretId, e, stage, e.lastError);
     }
     const sentAt = this.now();
+    const sentMark = ++this.seq;
     const p = this.refresh(secretId, e, stage, describe).then(
       (labelsChecked) => {
-        if (labelsChecked) e.checkedAt = sentAt;
+        if (labelsChecked) {
+          e.checkedAt = sentAt;
+          e.checkedMark = sentMark;
+        }
         e.lastError = undefined;
       },
       (err: unknown) => {

@@ -115,7 +115,7 @@ describe('single flight', () => {
     const arn = await secret(db('one'));
     await cache.getSecretString(arn);
     calls = [];
-    const since = cache.clock();
+    const since = cache.mark();
     local.faults.inject({ op: '*', delayMs: 30 });
     await Promise.all(Array.from({ length: 20 }, () => cache.revalidate(arn, since)));
     expect(calls).toEqual(['DescribeSecret']);
