@@ -15,4 +15,4 @@ export type {
 export { namedServiceError } from './secrets-manager/errors';
 export type { RotationFunction, RotationEvent, LambdaLikeContext } from './lambda/types';
 export type { SeedSecretInput } from './secrets-manager/operations/secrets';
-export { serveLocal, type ServeLocalOptions } from './serve';
+export { serveLocal, DEFAULT_FUNCTION_NAME, type ServeLocalOptions, type ServedRotationFunction } from './serve';

@@ -80,11 +80,19 @@ export async function serveLocal(opts: ServeLocalOptions): Promise<void> {
 
   // Rotations run after RotateSecret has answered: say how each one goes.
   let seen = 0;
+  let last: string | undefined;
   const report = () => {
     const events = local.events();
-    // The log keeps the last 10,000 events; after a trim, print from what is there.
-    for (const e of events.slice(Math.min(seen, events.length))) say(describeEvent(e));
+    let from = Math.min(seen, events.length);
+    if (last !== undefined && from > 0 && JSON.stringify(events[from - 1]) !== last) {
+      // The log keeps the latest 10,000 events and dropped older ones: find where printing stopped.
+      let i = events.length - 1;
+      while (i >= 0 && JSON.stringify(events[i]) !== last) i--;
+      from = i + 1;
+    }
+    for (const e of events.slice(from)) say(describeEvent(e));
     seen = events.length;
+    if (events.length > 0) last = JSON.stringify(events[events.length - 1]);
   };
   const ticker = setInterval(report, 250);
   ticker.unref();
