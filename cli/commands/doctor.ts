@@ -11,6 +11,9 @@ import { engineFamily, parseDatabaseSecret, TLS_MODES, type DatabaseSecret, type
 import { isRotationError, RotationError } from '../../lambda/core/errors';
 import { AWSCURRENT, AWSPENDING, errorName } from '../../lambda/core/secret-store';
 import { engineFor } from '../../lambda/rotation/engines';
+import { masterLogin } from '../../lambda/rotation/master-credential';
+import { ROTATED_TARGET_TAG, targetChangedError, targetFingerprint } from '../../lambda/rotation/rotated-target';
+import { effectiveTlsMode } from '../../lambda/core/tls-policy';
 import { parseGrantLine } from '../../lambda/rotation/engines/mysql';
 import type { ConnectionSettings, DatabaseSession } from '../../lambda/rotation/engines/engine';
 import { secretsManagerClient, type AwsOptions } from '../lib/aws';
@@ -155,8 +158,27 @@ export async function diagnose(client: SecretsManagerClient, opts: DoctorOptions
     add({ id: 'strategy', title: 'strategy', status: 'ok', detail: `${strategy} (from ${how})` });
   }
 
-  const tlsMode: TlsMode = secret.ssl ?? opts.tlsMode ?? (TLS_MODES.includes(process.env.ROTOR_TLS_MODE as TlsMode) ? (process.env.ROTOR_TLS_MODE as TlsMode) : 'verify-full');
+  // The same rule as the function: the deployment's floor, which a secret may raise but not lower.
+  const floor: TlsMode = opts.tlsMode ?? (TLS_MODES.includes(process.env.ROTOR_TLS_MODE as TlsMode) ? (process.env.ROTOR_TLS_MODE as TlsMode) : 'verify-full');
+  let tlsMode: TlsMode;
+  try {
+    tlsMode = effectiveTlsMode(secret.ssl, floor);
+  } catch (e) {
+    const re = e as RotationError;
+    add({ id: 'tls', title: 'TLS handshake and certificate', status: 'fail', detail: re.detail, fix: re.action });
+    skipRest(DB_CHECKS.filter(([id]) => id !== 'tls'), 'no login below the TLS floor');
+    return { checks, strategy };
+  }
   const settings: ConnectionSettings = { tlsMode, caFile: opts.caFile ?? process.env.ROTOR_TLS_CA_FILE, connectTimeoutMs: opts.timeout, statementTimeoutMs: opts.timeout };
+
+  // The target the last rotation recorded: a rewritten AWSCURRENT is refused by the function.
+  const recorded = d.Tags?.find((t) => t.Key === ROTATED_TARGET_TAG)?.Value;
+  if (recorded !== undefined && recorded !== targetFingerprint(secret, strategy === 'alternating-users' ? ['username'] : [])) {
+    const re = targetChangedError() as RotationError;
+    add({ id: 'target', title: 'same target as the last rotation', status: 'fail', detail: re.detail, fix: re.action });
+  } else {
+    add({ id: 'target', title: 'same target as the last rotation', status: 'ok', detail: recorded === undefined ? `not recorded yet (the next rotation records it in the ${ROTATED_TARGET_TAG} tag)` : `matches the ${ROTATED_TARGET_TAG} tag` });
+  }
 
   // 6. DNS and TCP.
   const reach = await reachable(secret.host, secret.port, opts.timeout);
@@ -202,7 +224,7 @@ export async function diagnose(client: SecretsManagerClient, opts: DoctorOptions
     if (barred && strategy !== 'rds-master') add({ id: 'privilege', title: 'privilege for the strategy', status: 'fail', detail: barred.detail, fix: barred.fix });
     else if (!session) add({ id: 'privilege', title: 'privilege for the strategy', status: 'skip', detail: 'no session' });
     else if (strategy === 'single-user') add(await ownPasswordCheck(secret, session));
-    else if (strategy === 'alternating-users') add(await masterCheck(client, secret, settings));
+    else if (strategy === 'alternating-users') add(await masterCheck(client, secret, settings, floor));
     else add({ id: 'privilege', title: 'privilege for the strategy', status: 'ok', detail: 'rds-master changes the password through the RDS API (ModifyDB*), not SQL' });
   } finally {
     await session?.close().catch(() => undefined);
@@ -289,7 +311,7 @@ async function ownPasswordCheck(secret: DatabaseSecret, session: DatabaseSession
 }
 
 /** Alternating users: the master must be able to create users and pass on privileges. */
-async function masterCheck(client: SecretsManagerClient, secret: DatabaseSecret, settings: ConnectionSettings): Promise<Check> {
+async function masterCheck(client: SecretsManagerClient, secret: DatabaseSecret, userSettings: ConnectionSettings, floor: TlsMode): Promise<Check> {
   const title = 'privilege for the strategy (master)';
   let master: DatabaseSecret;
   try {
@@ -303,9 +325,19 @@ async function masterCheck(client: SecretsManagerClient, secret: DatabaseSecret,
     const re = isRotationError(e) ? e : undefined;
     return { id: 'privilege', title, status: 'fail', detail: re ? re.detail : `the master secret could not be read: ${errorName(e) ?? describeError(e)}`, fix: re?.action ?? 'check "masterarn" and GetSecretValue permission on the master secret' };
   }
+  // The function's rule (master-credential.ts): only on the user's server, with the stronger TLS mode of the two secrets.
+  let login: DatabaseSecret;
+  let settings: ConnectionSettings;
+  try {
+    login = masterLogin(secret, master, engineFamily(master.engine), engineFamily(secret.engine));
+    settings = { ...userSettings, tlsMode: effectiveTlsMode(login.ssl, floor, "the master secret (or the user's secret)") };
+  } catch (e) {
+    const re = e as RotationError;
+    return { id: 'privilege', title, status: 'fail', detail: re.detail, fix: re.action };
+  }
   let session: DatabaseSession;
   try {
-    session = await engineFor(master.engine).connect({ ...master, host: master.host, port: master.port }, settings);
+    session = await engineFor(master.engine).connect(login, settings);
   } catch (e) {
     const re = isRotationError(e) ? e : undefined;
     return { id: 'privilege', title, status: 'fail', detail: `master ${master.username} cannot log in: ${re?.detail ?? describeError(e)}`, fix: re?.action ?? 'fix the master secret' };

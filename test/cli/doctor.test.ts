@@ -1,4 +1,4 @@
-import { DescribeSecretCommand, GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { DescribeSecretCommand, GetSecretValueCommand, PutSecretValueCommand, TagResourceCommand } from '@aws-sdk/client-secrets-manager';
 import { startPostgres, type PgServer } from '../support/postgres-server';
 import { startMariadb, type MariadbServer } from '../support/mariadb-server';
 import { freePort } from '../support/free-port';
@@ -54,7 +54,7 @@ test('a healthy PostgreSQL secret passes every check (exit 0), and the table say
   ]);
   expect(json.out.checks.map((c) => [c.id, c.status])).toEqual([
     ['secret', 'ok'], ['rotation', 'ok'], ['versions', 'ok'], ['value', 'ok'], ['strategy', 'ok'],
-    ['network', 'ok'], ['tls', 'ok'], ['login', 'ok'], ['privilege', 'ok'],
+    ['target', 'ok'], ['network', 'ok'], ['tls', 'ok'], ['login', 'ok'], ['privilege', 'ok'],
   ]);
   expect(json.check('login').detail).toBe('logged in as doc_healthy');
   expect(json.code).toBe(0);
@@ -130,6 +130,29 @@ test('MariaDB: healthy passes; a master without GRANT OPTION fails the privilege
   const alt = await doctor('doctor/mariadb-alt', '--ca-file', mdb.caFile!);
   expect(alt.check('privilege')).toMatchObject({ status: 'fail', detail: 'master doc_master lacks GRANT OPTION', fix: expect.stringMatching(/WITH GRANT OPTION/) });
   expect(alt.code).toBe(1);
+});
+
+test('doctor follows the function\'s trust rules: TLS floor, master on the user\'s server only, the recorded target', async () => {
+  // A secret asking for less TLS than the floor: refused without a login attempt.
+  const low = await pgSecret('tlslow', { ssl: 'disable' });
+  // Alternating users whose master secret names another server: the master password is never sent there.
+  const farMaster = await stack.createSecret('doctor/farmaster', { engine: 'postgres', host: '127.0.0.2', port: pg.port, username: pg.superuser.username, password: pg.superuser.password, dbname: pg.database });
+  secrets.push(pg.superuser.password);
+  const alt = await pgSecret('altfar', { masterarn: farMaster }, 'doc_altfar');
+  // A secret whose AWSCURRENT no longer matches the target its last rotation recorded.
+  const moved = await pgSecret('moved');
+  await stack.sm.send(new TagResourceCommand({ SecretId: moved, Tags: [{ Key: 'rotor:rotated-target', Value: `v1:${'0'.repeat(64)}` }] }));
+
+  const [l, a, m] = await Promise.all([
+    doctor(low, '--ca-file', pg.caFile!),
+    doctor(alt, '--ca-file', pg.caFile!, '--strategy', 'alternating-users'),
+    doctor(moved, '--ca-file', pg.caFile!),
+  ]);
+  expect(l.check('tls')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/below this deployment's floor "verify-full" \(ROTOR_TLS_MODE\)/) });
+  expect(l.check('login').status).toBe('skip');
+  expect(a.check('privilege')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/the master secret points at 127\.0\.0\.2:\d+, not at the user's server/) });
+  expect(m.check('target')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/AWSCURRENT names another database target/) });
+  for (const r of [l, a, m]) expect(r.code).toBe(1);
 });
 
 test('server down: TCP reach fails with the fix; an unknown secret fails', async () => {
