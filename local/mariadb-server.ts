@@ -20,7 +20,13 @@
  * exit handlers (e.g. SIGKILL).
  *
  * mariadbd runs as the `mysql` OS user (`--user=mysql`) when the current process is root.
- * The general and slow query logs stay off, so statement text (passwords) never reaches a log.
+ *
+ * Statement log: the general query log is on (`general.log` in the temp dir, removed with it), so
+ * that tests can prove what the rotation function sends: every statement of every other session is
+ * there as the server received it. The harness's own sessions (`query()`, the bootstrap of the
+ * admin) run with `sql_log_off = 1`: their fixture statements carry passwords on purpose. The
+ * test suite's leak audit reads the log when the server is stopped (`tapServerLogs` in
+ * throwaway-server.ts; test/support/leak-audit/server-logs.ts). The slow query log stays off.
  */
 import { ChildProcess, execFile } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -38,6 +44,7 @@ import {
   serverOsUser,
   type OsUser,
   type ServerCommand,
+  type ServerLogFile,
   STOP_TIMEOUT_MS,
   templateOnce,
   ThrowawayServer,
@@ -82,6 +89,8 @@ export interface MariadbServer {
   dataDir: string;
   /** Server log (stderr of mariadbd). Never contains passwords. */
   logFile: string;
+  /** The general query log: every statement of every session but the harness's own (`query()`). */
+  generalLogFile: string;
   /** `SELECT VERSION()`, e.g. '10.11.19-MariaDB-0+deb12u1'. */
   version: string;
   /** mariadbd pid while running. */
@@ -92,7 +101,7 @@ export interface MariadbServer {
   pause(): Promise<void>;
   /** Start again on the same port. */
   resume(): Promise<void>;
-  /** Runs one statement as the superuser over TCP with password auth (verified TLS when tls); `?` placeholders. */
+  /** Runs one statement as the superuser over TCP with password auth (verified TLS when tls); `?` placeholders. Not written to the general log. */
   query(sql: string, params?: unknown[]): Promise<MariadbQueryResult>;
   connectionString?: never;
 }
@@ -102,6 +111,12 @@ const INSTALL_DB = process.env.ROTOR_MARIADB_INSTALL_DB ?? 'mariadb-install-db';
 const HOST = '127.0.0.1';
 const ADMIN = 'rotor_admin';
 const DATABASE = 'appdb';
+
+/**
+ * Keeps a harness session's statements out of the general log (needs SUPER, which the admin and
+ * root have): fixtures set passwords in plain text on purpose.
+ */
+const QUIET = 'SET SESSION sql_log_off = 1';
 
 /** Options both bootstrap and server need to agree on (InnoDB geometry), kept small for speed. */
 const COMMON_OPTS = ['--innodb-buffer-pool-size=16M', '--innodb-log-file-size=8M', '--skip-log-bin', '--skip-name-resolve'];
@@ -165,6 +180,7 @@ const SPEC: ThrowawayServerSpec = {
   watchdog: WATCHDOG,
   names: { spawn: MARIADBD, exited: 'mariadbd', stopping: 'mariadbd' },
   portInUse: /Address already in use|Bind on TCP\/IP port/,
+  logKind: 'mariadb-error',
   exitSignal: 'SIGKILL',
   // The data is thrown away, so there is nothing to flush: SIGKILL is the fast way out.
   stopPlan: [['SIGKILL', 5_000]],
@@ -234,6 +250,7 @@ class MariadbInstance extends ThrowawayServer implements MariadbServer {
   readonly dataDir: string;
   readonly runDir: string;
   readonly socket: string;
+  readonly generalLogFile: string;
   version = '';
 
   private caPem?: string;
@@ -244,7 +261,12 @@ class MariadbInstance extends ThrowawayServer implements MariadbServer {
     this.dataDir = path.join(baseDir, 'data');
     this.runDir = path.join(baseDir, 'run');
     this.socket = path.join(this.runDir, 'mysqld.sock');
+    this.generalLogFile = path.join(baseDir, 'general.log');
     this.superuser = redactedCredentials(ADMIN, randomPassword());
+  }
+
+  override logFiles(): ServerLogFile[] {
+    return [...super.logFiles(), { path: this.generalLogFile, kind: 'mariadb-general' }];
   }
 
   async init(opts: MariadbServerOptions, tpl: Template): Promise<void> {
@@ -280,8 +302,10 @@ class MariadbInstance extends ThrowawayServer implements MariadbServer {
       '--character-set-server=utf8mb4',
       '--collation-server=utf8mb4_unicode_ci',
       '--max-connections=100',
-      // Never write statement text to a log (fixtures contain passwords).
-      '--general-log=0',
+      // Every statement, as received, to general.log (see the header); the harness's sessions opt out.
+      '--general-log=1',
+      `--general-log-file=${this.generalLogFile}`,
+      '--log-output=FILE',
       '--slow-query-log=0',
       '--log-warnings=1',
       ...(certs ? [`--ssl-ca=${this.caFile}`, `--ssl-cert=${certs.certFile}`, `--ssl-key=${certs.keyFile}`] : []),
@@ -294,6 +318,7 @@ class MariadbInstance extends ThrowawayServer implements MariadbServer {
     const root = await mysql.createConnection({ socketPath: this.socket, user: 'root', connectTimeout: 10_000 });
     root.on('error', () => undefined);
     try {
+      await root.query(QUIET);
       await root.query('CREATE USER ?@? IDENTIFIED BY ?', [ADMIN, '%', this.superuser.password]);
       await root.query('GRANT ALL PRIVILEGES ON *.* TO ?@? WITH GRANT OPTION', [ADMIN, '%']);
       const [rows] = await root.query('SELECT VERSION() AS v');
@@ -337,6 +362,7 @@ class MariadbInstance extends ThrowawayServer implements MariadbServer {
     const conn = await mysql.createConnection(this.connectionOptions());
     conn.on('error', () => undefined);
     try {
+      await conn.query(QUIET);
       const [result] = await conn.query(sql, params);
       if (Array.isArray(result)) return { rows: result as Array<Record<string, any>>, affectedRows: 0 };
       return { rows: [], affectedRows: Number((result as { affectedRows?: number }).affectedRows ?? 0) };

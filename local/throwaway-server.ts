@@ -12,7 +12,9 @@
  * - throwaway TLS material ({@link makeThrowawayTls}),
  * - credentials that stay out of `console.log` ({@link redactedCredentials}),
  * - and the server process itself: spawning with a log file, waiting until ready, retrying on a
- *   taken port, stop/pause/resume ({@link ThrowawayServer}).
+ *   taken port, stop/pause/resume ({@link ThrowawayServer}),
+ * - an opt-in view of the servers' log files before they are removed ({@link tapServerLogs}; the
+ *   test suite's leak audit reads every statement the servers logged).
  *
  * Nothing here knows about a particular database engine.
  */
@@ -300,6 +302,55 @@ export async function makeThrowawayTls(baseDir: string, sans: string[], owner: O
 }
 
 // ---------------------------------------------------------------------------------------------
+// Server logs: an opt-in view for whoever must read them before the temp dir goes.
+
+/** One log file of a server: its stderr, or a statement log (the servers log every statement). */
+export interface ServerLogFile {
+  path: string;
+  /** postgres-log: stderr with every statement (log_statement=all); mariadb-error: mariadbd's stderr; mariadb-general: the general query log. */
+  kind: 'postgres-log' | 'mariadb-error' | 'mariadb-general';
+}
+
+/** A running (or stopped, not yet removed) server, as a log tap sees it. */
+export interface ServerLogSource {
+  /** e.g. 'postgres-server'. */
+  tag: string;
+  baseDir: string;
+  logFiles(): ServerLogFile[];
+}
+
+/**
+ * `started`: the server was created (its logs may grow until it is removed); `removing`: it has
+ * stopped and its temp dir, logs included, is removed as soon as the tap returns.
+ */
+export type ServerLogTap = (event: 'started' | 'removing', server: ServerLogSource) => void;
+
+const logTaps = new Set<ServerLogTap>();
+
+/**
+ * Calls `tap` for every throwaway server created and removed from now on (in this copy of the
+ * module: Jest gives each test file its own); returns the function that removes it. Nothing listens
+ * unless someone asks (the leak audit, test/support/leak-audit/capture.ts). A tap must read what it
+ * needs synchronously on `removing`.
+ */
+export function tapServerLogs(tap: ServerLogTap): () => void {
+  logTaps.add(tap);
+  return () => {
+    logTaps.delete(tap);
+  };
+}
+
+function emitServerLog(event: 'started' | 'removing', server: ServerLogSource): void {
+  for (const tap of logTaps) {
+    try {
+      tap(event, server);
+    } catch {
+      // A tap is an observer only: it must not break a server's start or stop.
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // The server process
 
 /** The server could not bind its port (another process holds it). */
@@ -337,6 +388,8 @@ export interface ThrowawayServerSpec {
   names: { spawn: string; exited: string; stopping: string };
   /** Log text that means the port was taken. */
   portInUse: RegExp;
+  /** What the server's stderr log (`logFile`) holds, for {@link tapServerLogs}. */
+  logKind: ServerLogFile['kind'];
   /** Signal of the synchronous kill on process exit. */
   exitSignal: NodeJS.Signals;
   /** Shutdown by `stop()` (the data is thrown away). */
@@ -361,7 +414,7 @@ export interface ServerCommand {
  * (`isReady()`), and do their own bootstrap in `init`, calling `track()` first and
  * `startOnFreePort()` once configured.
  */
-export abstract class ThrowawayServer implements Killable {
+export abstract class ThrowawayServer implements Killable, ServerLogSource {
   port = 0;
   readonly logFile: string;
   abstract readonly host: string;
@@ -385,6 +438,15 @@ export abstract class ThrowawayServer implements Killable {
 
   /** The server's command line for the current port. */
   protected abstract command(): ServerCommand;
+
+  get tag(): string {
+    return this.spec.tag;
+  }
+
+  /** The server's log files (its stderr; subclasses add their statement logs). */
+  logFiles(): ServerLogFile[] {
+    return [{ path: this.logFile, kind: this.spec.logKind }];
+  }
   /** Whether the server started as `child` accepts connections (`log` reads its output so far). */
   protected abstract isReady(child: ChildProcess, log: () => string): boolean;
 
@@ -409,6 +471,7 @@ export abstract class ThrowawayServer implements Killable {
   protected track(): void {
     this.watchdogPid = startWatchdog(this.spec.watchdog, this.baseDir);
     this.registry().live.add(this);
+    emitServerLog('started', this);
   }
 
   /** Starts the server on a free port, retrying with a new port if another process grabbed it first. */
@@ -533,6 +596,8 @@ export abstract class ThrowawayServer implements Killable {
         await this.shutdown(this.spec.stopPlan);
       } finally {
         this.registry().live.delete(this);
+        // Log taps read the logs (the leak audit scans every statement) before they are removed.
+        emitServerLog('removing', this);
         fs.rmSync(this.baseDir, { recursive: true, force: true });
         killWatchdog(this.watchdogPid);
       }

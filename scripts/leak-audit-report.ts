@@ -25,6 +25,8 @@ interface FileReport {
   passwordOrigins: Record<string, number>;
   localSecretsManagers: number;
   lifecycleEvents: number;
+  /** Absent in reports written before the server logs were read. */
+  serverLogs?: { servers: number; files: number; bytes: number; fixtureStatements: number };
   leaks: Array<{ source: string; form: string; preview: string }>;
   problems: string[];
 }
@@ -39,6 +41,8 @@ export interface LeakAuditSummary {
   passwordOrigins: Record<string, number>;
   sources: Record<string, { lines: number; bytes: number }>;
   lifecycleEvents: number;
+  /** The throwaway database servers' logs scanned (every statement they received), and fixture password statements left out. */
+  serverLogs: { servers: number; files: number; bytes: number; fixtureStatements: number };
   leaks: number;
   /** Every leak with its file; previews have the password replaced by [REDACTED]. */
   leaksByFile: Array<{ testFile: string; source: string; form: string; preview: string }>;
@@ -60,7 +64,7 @@ export function aggregate(run = newestRun() ?? ''): LeakAuditSummary {
   const dir = path.join(PER_FILE_DIR, run);
   const s: LeakAuditSummary = {
     run, files: 0, lines: 0, bytes: 0, passwords: 0, passwordsSkippedShort: 0, passwordOrigins: {}, sources: {},
-    lifecycleEvents: 0, leaks: 0, leaksByFile: [], problems: [], filesWithoutText: [],
+    lifecycleEvents: 0, serverLogs: { servers: 0, files: 0, bytes: 0, fixtureStatements: 0 }, leaks: 0, leaksByFile: [], problems: [], filesWithoutText: [],
   };
   const names = run && fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.endsWith('.json')).sort() : [];
   for (const name of names) {
@@ -71,6 +75,7 @@ export function aggregate(run = newestRun() ?? ''): LeakAuditSummary {
     s.passwords += r.passwordsTracked;
     s.passwordsSkippedShort += r.passwordsSkippedShort;
     s.lifecycleEvents += r.lifecycleEvents;
+    for (const k of ['servers', 'files', 'bytes', 'fixtureStatements'] as const) s.serverLogs[k] += r.serverLogs?.[k] ?? 0;
     for (const [k, v] of Object.entries(r.passwordOrigins)) s.passwordOrigins[k] = (s.passwordOrigins[k] ?? 0) + v;
     for (const [k, v] of Object.entries(r.sources)) {
       const t = (s.sources[k] ??= { lines: 0, bytes: 0 });
@@ -86,7 +91,7 @@ export function aggregate(run = newestRun() ?? ''): LeakAuditSummary {
 }
 
 export function summaryLine(s: LeakAuditSummary): string {
-  return `leak audit: ${s.lines} lines from ${s.files} test files, ${s.passwords} passwords, ${s.leaks} leaks` +
+  return `leak audit: ${s.lines} lines from ${s.files} test files (${s.serverLogs.files} database server logs), ${s.passwords} passwords, ${s.leaks} leaks` +
     (s.problems.length ? `, ${s.problems.length} incomplete` : '');
 }
 

@@ -15,6 +15,11 @@
  * removes its dir if the owning process dies without running exit handlers (e.g. SIGKILL).
  *
  * Runs the PostgreSQL binaries as the `postgres` OS user when the current process is root.
+ *
+ * Statement log: log_statement=all into the server log (in the temp dir, removed with it), so that
+ * tests can prove what the rotation function sends; the harness's own sessions opt out (QUIET).
+ * The test suite's leak audit reads the log when the server is stopped (`tapServerLogs` in
+ * local/throwaway-server.ts; test/support/leak-audit/server-logs.ts).
  */
 import { ChildProcess, execFile } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -72,7 +77,10 @@ export interface PgServer {
   /** A second, unrelated CA (PEM) for "wrong CA" tests, when tls. */
   otherCaFile?: string;
   dataDir: string;
-  /** Server log (stderr of the postmaster). Never contains passwords. */
+  /**
+   * Server log (stderr of the postmaster) with every statement (log_statement=all) of every session
+   * but the harness's own (`query()`), prefixed `{app=<application_name> user=<user>}`.
+   */
   logFile: string;
   /** PostgreSQL server_version_num, e.g. 150020. */
   versionNum: number;
@@ -84,10 +92,16 @@ export interface PgServer {
   pause(): Promise<void>;
   /** Start again on the same port. */
   resume(): Promise<void>;
-  /** Run SQL as the superuser over TCP with password auth (and verified TLS when tls). */
+  /** Run SQL as the superuser over TCP with password auth (and verified TLS when tls); not logged. */
   query(sql: string, params?: unknown[]): Promise<QueryResult>;
   connectionString?: never;
 }
+
+/**
+ * Startup option of the harness's own sessions (`query()`, the bootstrap): their statements stay
+ * out of the log (log_statement=all otherwise; a superuser may set it per session).
+ */
+const QUIET = '-c log_statement=none';
 
 const PG_BIN = process.env.ROTOR_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 const HOST = '127.0.0.1';
@@ -170,6 +184,7 @@ const SPEC: ThrowawayServerSpec = {
   watchdog: WATCHDOG,
   names: { spawn: 'postgres', exited: 'postgres', stopping: 'postmaster' },
   portInUse: /Address already in use|could not create any TCP\/IP sockets/,
+  logKind: 'postgres-log',
   // Immediate shutdown of servers a test forgot to stop.
   exitSignal: 'SIGQUIT',
   stopPlan: SHUTDOWN,
@@ -260,11 +275,13 @@ class PgInstance extends ThrowawayServer implements PgServer {
       "password_encryption = 'scram-sha-256'",
       "timezone = 'UTC'",
       "log_timezone = 'UTC'",
-      // Never write statement text to the log (fixtures may contain passwords).
-      "log_statement = 'none'",
+      // Every statement to the log, with the session's application and user (the leak audit tells
+      // the rotation function's sessions, application_name 'rotor-rotation', from fixtures').
+      // The harness's own sessions opt out (QUIET): fixtures set passwords in plain text on purpose.
+      "log_statement = 'all'",
       'log_min_error_statement = panic',
       'log_min_duration_statement = -1',
-      "log_line_prefix = '%m [%p] '",
+      "log_line_prefix = '%m [%p] %q{app=%a user=%u} '",
       'logging_collector = off',
       ...(certs
         ? ['ssl = on', `ssl_cert_file = '${certs.certFile}'`, `ssl_key_file = '${certs.keyFile}'`]
@@ -294,6 +311,7 @@ class PgInstance extends ThrowawayServer implements PgServer {
       user: tpl.username,
       password: tpl.password,
       database: 'postgres',
+      options: QUIET,
     });
     admin.on('error', () => undefined);
     await admin.connect();
@@ -342,6 +360,7 @@ class PgInstance extends ThrowawayServer implements PgServer {
       database: this.database,
       ssl: this.caPem ? { ca: this.caPem, rejectUnauthorized: true, servername: 'localhost' } : false,
       connectionTimeoutMillis: 10_000,
+      options: QUIET,
     };
   }
 

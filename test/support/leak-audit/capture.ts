@@ -15,6 +15,7 @@ import * as randomPasswords from '../../../local/secrets-manager/random-password
 import * as rdsPasswords from '../../../local/rds/passwords';
 import * as throwaway from '../../../local/throwaway-server';
 import { buildReport } from './report';
+import { readServerLogs } from './server-logs';
 import { auditState, passwordsInSecretString, recordOutput, recordPassword } from './state';
 
 const state = auditState();
@@ -84,6 +85,23 @@ if (state) {
     state.instances.push({ events: () => instance.events() });
     return instance;
   });
+
+  // The throwaway database servers' logs (every statement they received; see server-logs.ts):
+  // read when a server is removed, or when the file ends for one still running (report.ts).
+  state.servers = new Set();
+  state.serverLogs = { servers: 0, files: 0, bytes: 0, fixtureStatements: 0 };
+  if (typeof throwaway.tapServerLogs !== 'function') {
+    state.problems.push('throwaway-server tapServerLogs is not a function any more; the leak audit cannot read the servers\' logs (update test/support/leak-audit/capture.ts)');
+  } else {
+    throwaway.tapServerLogs((event, server) => {
+      if (event === 'started') {
+        state.servers!.add(server);
+        return;
+      }
+      if (!state.servers!.delete(server)) return; // a server of another test file
+      for (const { source, text } of readServerLogs(server, state.serverLogs!, state.problems)) recordOutput(source, text);
+    });
+  }
 
   // Output of child-process rotation functions, line by line.
   tapFunctionOutput(({ stream, line }) => recordOutput(`function-output`, `[${stream}] ${line}`));

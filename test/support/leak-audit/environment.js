@@ -85,7 +85,7 @@ class LeakAuditEnvironment extends TestEnvironment {
       if (typeof this.state.finish !== 'function') throw new Error('test/support/leak-audit/capture.ts did not run (is it in setupFilesAfterEnv?)');
       report = this.state.finish();
     } catch (e) {
-      report = { testFile: this.testFile, lines: 0, bytes: 0, sources: {}, passwordsTracked: 0, passwordsSkippedShort: 0, passwordOrigins: {}, localSecretsManagers: 0, lifecycleEvents: 0, leaks: [], problems: [String(e && e.message)] };
+      report = { testFile: this.testFile, lines: 0, bytes: 0, sources: {}, passwordsTracked: 0, passwordsSkippedShort: 0, passwordOrigins: {}, localSecretsManagers: 0, lifecycleEvents: 0, serverLogs: { servers: 0, files: 0, bytes: 0, fixtureStatements: 0 }, leaks: [], problems: [String(e && e.message)] };
     }
     await super.teardown();
     const dir = path.join(this.rootDir, REPORT_DIR, process.env.ROTOR_LEAK_AUDIT_RUN || 'unnamed-run');

@@ -1,4 +1,5 @@
 import { scanTexts, type CapturedText, type Leak, type SourceFigures } from './scanner';
+import { readServerLogs, type ServerLogFigures } from './server-logs';
 import type { LeakAuditState } from './state';
 
 /** One test file's audit, as written to .tmp/leak-audit/<file>.json: counts and redacted previews only. */
@@ -13,6 +14,8 @@ export interface FileReport {
   passwordOrigins: Record<string, number>;
   localSecretsManagers: number;
   lifecycleEvents: number;
+  /** The throwaway servers' logs read (servers, files, bytes) and fixture password statements left out. */
+  serverLogs: ServerLogFigures;
   leaks: Leak[];
   problems: string[];
 }
@@ -22,6 +25,12 @@ const STREAM_SOURCES = new Set(['stdout', 'stderr']);
 
 /** Reads the lifecycle events of every LocalSecretsManager the file started, then scans everything captured. */
 export function buildReport(state: LeakAuditState): FileReport {
+  // Servers the file did not stop: their logs so far (they keep running until the process exits).
+  const serverLogs = state.serverLogs ?? { servers: 0, files: 0, bytes: 0, fixtureStatements: 0 };
+  for (const server of state.servers ?? []) {
+    for (const { source, text } of readServerLogs(server, serverLogs, state.problems)) addText(state, source, text);
+  }
+  state.servers?.clear();
   let lifecycleEvents = 0;
   const eventLines: string[] = [];
   for (const instance of state.instances) {
@@ -55,9 +64,18 @@ export function buildReport(state: LeakAuditState): FileReport {
     passwordOrigins,
     localSecretsManagers: state.instances.length,
     lifecycleEvents,
+    serverLogs,
     leaks: scan.leaks,
     problems: state.problems,
   };
+}
+
+/** recordOutput for a given state (buildReport may run outside the test file's global). */
+function addText(state: LeakAuditState, source: string, text: string): void {
+  if (text.length === 0) return;
+  let list = state.texts.get(source);
+  if (!list) state.texts.set(source, (list = []));
+  list.push(text);
 }
 
 /** Messages of jest's console (BufferedConsole and CustomConsole keep them in `_buffer`; getBuffer() where it exists). */

@@ -69,6 +69,19 @@ function looksRedacted(value: string): boolean {
 }
 
 /**
+ * Password hashes as a server stores them: what the rotation function sends instead of a password
+ * (a SCRAM-SHA-256 verifier to PostgreSQL, a mysql_native_password or caching_sha2_password hash
+ * to MariaDB/MySQL), so a statement log holds them. A structural hit with such a value is not a
+ * leak of a plain-text password (a known password inside one is still found as an exact hit).
+ */
+export function looksHashed(value: string): boolean {
+  return /^\*[0-9A-F]{40}$/.test(value)
+    || /^SCRAM-SHA-256\$\d+:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$/.test(value)
+    || /^md5[0-9a-f]{32}$/.test(value)
+    || /^\$A\$\d{3}\$[\s\S]{20}[./0-9A-Za-z]{43}$/.test(value);
+}
+
+/**
  * Shapes that carry a password whatever its value, so that a password the
  * audit does not know (one made in a child process) is still caught:
  * a JSON `"...password": "value"` pair, a URL with `user:password@`, and SQL
@@ -129,7 +142,7 @@ export function scanTexts(texts: Iterable<CapturedText>, passwords: Iterable<str
       re.lastIndex = 0;
       for (let m = re.exec(text); m; m = re.exec(text)) {
         const value = m[1];
-        if (looksRedacted(value) || looksRedacted(redact(value, tracked))) continue;
+        if (looksRedacted(value) || looksHashed(value) || looksRedacted(redact(value, tracked))) continue;
         // A tracked password here is already reported above as an exact hit.
         if (tracked.some((p) => value.includes(p))) continue;
         const [at, end] = m.indices![1];

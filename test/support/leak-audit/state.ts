@@ -20,6 +20,10 @@ export interface LeakAuditState {
   console?: unknown;
   /** Hooks that could not be installed (the report lists them; the run fails). */
   problems: string[];
+  /** Throwaway database servers of this file not removed yet (their logs are read when they are, or when the file ends). */
+  servers?: Set<import('../../../local/throwaway-server').ServerLogSource>;
+  /** Figures of the server logs read (see server-logs.ts). */
+  serverLogs?: import('./server-logs').ServerLogFigures;
   /** Set by capture.ts: scans what was captured and returns the file's report (called by the environment at teardown). */
   finish?: () => unknown;
 }
