@@ -159,6 +159,16 @@ export class RotationContext {
     throw targetChangedError();
   }
 
+  /**
+   * What every step checks of AWSCURRENT before it acts: the recorded target
+   * and the TLS floor. Refusing in every step (not only where a login
+   * happens) gives one reason for one problem, whichever step runs.
+   */
+  assertCurrentAcceptable(current: DatabaseSecret, mayDiffer: ReadonlyArray<TargetField>): void {
+    this.assertKnownTarget(current, mayDiffer);
+    this.connectionSettings(current);
+  }
+
   /** Records the target of the credential becoming AWSCURRENT, when it is not recorded yet. */
   async recordTarget(next: DatabaseSecret, mayDiffer: ReadonlyArray<TargetField>): Promise<void> {
     const fp = targetFingerprint(next, mayDiffer);

@@ -59,8 +59,8 @@ export async function runStep(step: RotationStep, ctx: RotationContext, strategy
       return createSecret(ctx, strategy);
     case 'setSecret': {
       const current = (await ctx.current()).secret;
+      ctx.assertCurrentAcceptable(current, strategy.mayDiffer);
       validatePending(ctx, strategy, current, await ctx.pending());
-      ctx.assertKnownTarget(current, strategy.mayDiffer);
       await strategy.setSecret(ctx);
       return 'done';
     }
@@ -75,8 +75,7 @@ async function createSecret(ctx: RotationContext, strategy: RotationStrategy): P
   const current = await ctx.current();
   // Everything that would make setSecret refuse is refused here, before a
   // value is written: a refusal then leaves no AWSPENDING value behind.
-  ctx.assertKnownTarget(current.secret, strategy.mayDiffer);
-  ctx.connectionSettings(current.secret);
+  ctx.assertCurrentAcceptable(current.secret, strategy.mayDiffer);
   const existing = await ctx.pendingOrUndefined();
   if (existing) {
     validatePending(ctx, strategy, current.secret, existing);
@@ -105,6 +104,7 @@ async function createSecret(ctx: RotationContext, strategy: RotationStrategy): P
 
 async function testSecret(ctx: RotationContext, strategy: RotationStrategy): Promise<StepOutcome> {
   const current = await ctx.current();
+  ctx.assertCurrentAcceptable(current.secret, strategy.mayDiffer);
   const maybePending = await ctx.pendingOrUndefined();
   if (!maybePending) {
     // RotateImmediately=false: Secrets Manager runs only testSecret, against
@@ -146,9 +146,9 @@ async function finishSecret(ctx: RotationContext, strategy: RotationStrategy): P
   // value, or one that points elsewhere (invariant 3) - the step may be
   // invoked directly, out of order.
   const current = (await ctx.current()).secret;
+  ctx.assertCurrentAcceptable(current, strategy.mayDiffer);
   const pending = await ctx.pending();
   validatePending(ctx, strategy, current, pending);
-  ctx.assertKnownTarget(current, strategy.mayDiffer);
   // Recorded before the labels move: if the tag cannot be written the
   // rotation stops with nothing promoted, and a retry writes the same value.
   await ctx.recordTarget(pending, strategy.mayDiffer);

@@ -16,12 +16,15 @@ import {
   CreateSecretCommand,
   GetSecretValueCommand,
   PutSecretValueCommand,
+  TagResourceCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Client } from 'pg';
 import * as mysql from 'mysql2/promise';
 import { createRotationHandler } from '../../lambda/rotation/handler';
+import { parseDatabaseSecret } from '../../lambda/core/database-secret';
+import { ROTATED_TARGET_TAG, targetFingerprint } from '../../lambda/rotation/rotated-target';
 import { createTriggerHandler } from '../../lambda/trigger/handler';
 import { RotationError } from '../../lambda/core/errors';
 import type { TriggerReport } from '../../lambda/trigger/report';
@@ -79,6 +82,12 @@ interface HostileCase {
     withPrevious?: boolean;
     /** Tag the secret as managed by the trigger's deployment. */
     managed?: boolean;
+    /**
+     * The target the last rotation recorded (the rotor:rotated-target tag), as overrides (null
+     * removes) of the valid secret JSON; the secret's AWSCURRENT (`secret`) then stands for a
+     * value a writer put there afterwards.
+     */
+    rotatedTarget?: Record<string, unknown>;
     /** Steps to run (each with the case's token); default createSecret, or all four for success. */
     steps?: Step[];
   };
@@ -139,7 +148,8 @@ function withOverrides(base: Record<string, unknown>, overrides: Record<string, 
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(overrides ?? {})) {
     if (v === null) delete out[k];
-    else out[k] = v;
+    // defineProperty: an override named "__proto__" is a key of the JSON, not a prototype.
+    else Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
   }
   return out;
 }
@@ -241,7 +251,13 @@ async function startHarness(engine: TestEngine): Promise<EngineHarness> {
   const f = await startRotationFixture({ engine });
   // Logs at DEBUG to stdout, captured per call; metrics stay disabled (jest-env).
   const logger = new Logger({ serviceName: 'rotor-rotation', logLevel: 'DEBUG' });
-  const rotationHandler = createRotationHandler({ secretsManager: f.sm, env: { ROTOR_TLS_CA_FILE: f.pg.caFile! }, logger });
+  // A policy the corpus's hand-written AWSPENDING passwords meet (16+ characters, no class required,
+  // nothing but space excluded), so each case reaches the check it is about; the policy check itself
+  // has its own cases (pend-policy-*) and tests (test/threat).
+  const rotationHandler = createRotationHandler({
+    secretsManager: f.sm, logger,
+    env: { ROTOR_TLS_CA_FILE: f.pg.caFile!, ROTOR_PASSWORD_LENGTH: '16', ROTOR_REQUIRE_EACH_INCLUDED_TYPE: 'false', ROTOR_EXCLUDE_CHARACTERS: ' ' },
+  });
   const triggerLogger = new Logger({ serviceName: 'rotor-trigger', logLevel: 'DEBUG' });
   const triggerHandler = createTriggerHandler({ secretsManager: f.sm, env: { ROTOR_DEPLOYMENT_ID: DEPLOYMENT }, logger: triggerLogger });
   // A rotation function that always fails: RotateSecret with it leaves an
@@ -289,6 +305,8 @@ interface Prepared {
   user: string;
   rolePassword?: string;
   passwords: string[];
+  /** The AWSCURRENT SecretString the case stored. */
+  currentString: string;
   vars: Record<string, unknown>;
 }
 
@@ -303,6 +321,7 @@ async function prepare(h: EngineHarness, c: HostileCase): Promise<Prepared> {
     $DB: f.pg.database,
     $N: n,
     $SUPERUSER: f.pg.superuser.username,
+    $AURORA: f.engine === 'postgres' ? 'aurora-postgresql' : 'aurora-mysql',
   };
   const user = input.username !== undefined ? String(expand(input.username, baseVars)) : `hostile_${n}`;
   const password = input.password !== undefined ? String(expand(input.password, baseVars)) : randomBytes(12).toString('hex');
@@ -331,6 +350,10 @@ async function prepare(h: EngineHarness, c: HostileCase): Promise<Prepared> {
   }));
   const arn = created.ARN!;
   if (previous) await f.sm.send(new PutSecretValueCommand({ SecretId: arn, SecretString: current }));
+  if (input.rotatedTarget !== undefined) {
+    const recorded = parseDatabaseSecret(JSON.stringify(withOverrides(base, expand(input.rotatedTarget, vars) as Record<string, unknown>)), 'rotatedTarget');
+    await f.sm.send(new TagResourceCommand({ SecretId: arn, Tags: [{ Key: ROTATED_TARGET_TAG, Value: targetFingerprint(recorded, []) }] }));
+  }
 
   // Park a rotation: the stub fails, the AWSPENDING label stays on a version without a value.
   if (!light) {
@@ -366,7 +389,7 @@ async function prepare(h: EngineHarness, c: HostileCase): Promise<Prepared> {
   }
 
   return {
-    arn, name, token, user, rolePassword, passwords,
+    arn, name, token, user, rolePassword, passwords, currentString: current,
     vars: {
       ...vars,
       $ARN: arn,
@@ -466,6 +489,10 @@ async function runCase(h: EngineHarness, c: HostileCase): Promise<void> {
     const users = (s: string) => (JSON.parse(s) as any[]).map((r) => `${r.rolname ?? r.User ?? r.user}@${r.host ?? r.Host ?? ''}`);
     expect(users(dbAfter)).toEqual(users(dbBefore));
     expect((await f.labels(p.arn))[p.token]).toContain('AWSCURRENT');
+    // Every other field survives the rotation as stored, in its order (__proto__ and the like are data).
+    const fields = (text: string) => Object.entries(JSON.parse(text) as Record<string, unknown>).filter(([k]) => k !== 'password');
+    const afterString = (await f.sm.send(new GetSecretValueCommand({ SecretId: p.arn }))).SecretString!;
+    expect({ id: c.id, fields: fields(afterString) }).toEqual({ id: c.id, fields: fields(p.currentString) });
   } else {
     expect({ id: c.id, db: dbAfter }).toEqual({ id: c.id, db: dbBefore });
     if (p.rolePassword !== undefined && !(c.feeds === 'trigger-event' && !c.input.managed)) expect({ id: c.id, login: await f.canLogin(p.user, p.rolePassword) }).toEqual({ id: c.id, login: true });
