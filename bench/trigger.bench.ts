@@ -42,7 +42,8 @@ async function once(t: TriggerLocal, group: string, arns: string[], maxTps: stri
   const client = new SecretsManagerClient({ ...localClientConfig(t.local.endpoint, t.local.region), maxAttempts: 2 });
   const handler = createTriggerHandler({
     secretsManager: client,
-    env: env(maxTps ? { ROTOR_TRIGGER_MAX_TPS: maxTps } : {}),
+    // A request for a whole group: the per-event cap and the cool-down (threat model) would hold it back.
+    env: env({ ROTOR_TRIGGER_MAX_SECRETS_PER_EVENT: '10000', ROTOR_TRIGGER_COOLDOWN_MINUTES: '0', ...(maxTps ? { ROTOR_TRIGGER_MAX_TPS: maxTps } : {}) }),
     ...quietDeps(),
   });
   const event = { version: '0', id: randomUUID(), source: 'rotor', 'detail-type': 'Rotation Requested', detail: { tagFilters: [{ key: 'group', values: [group] }] } };
