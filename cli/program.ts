@@ -73,11 +73,22 @@ export function buildProgram(): Command {
       if (!m) throw new InvalidArgumentError('KEY=VALUE, KEY made of letters, digits and _.');
       return { ...prev, [m[1]]: m[2] };
     })
-    .action(async (opts: { port: number; host: string; state?: string; region: string; accountId: string; rotationFunction?: string; functionName: string; functionEnv?: Record<string, string> }, cmd: Command) => {
+    .option('--rds-port <port>', 'also serve the local RDS endpoint on this port (0 = any free port); the rotation function gets AWS_ENDPOINT_URL_RDS', port)
+    .option('--rds-instance <id=engine://master@host:port>', 'a DB instance of the RDS endpoint (repeatable), e.g. app-db=postgres://app_master@localhost:5432 (engine postgres, mysql or mariadb)', (v: string, prev: string[] = []) => [...prev, v])
+    .action(async (opts: { port: number; host: string; state?: string; region: string; accountId: string; rotationFunction?: string; functionName: string; functionEnv?: Record<string, string>; rdsPort?: number; rdsInstance?: string[] }, cmd: Command) => {
       if (!opts.rotationFunction && (opts.functionEnv || cmd.getOptionValueSource('functionName') === 'cli')) {
         cmd.error('error: --function-name and --function-env need --rotation-function <bundle>', { exitCode: EXIT_USAGE, code: 'rotor.noFunction' });
       }
-      const { serveLocal } = require('../local/serve') as typeof import('../local/serve');
+      if (opts.rdsInstance && opts.rdsPort === undefined) {
+        cmd.error('error: --rds-instance needs --rds-port <port>', { exitCode: EXIT_USAGE, code: 'rotor.noRdsPort' });
+      }
+      const { serveLocal, parseRdsInstance } = require('../local/serve') as typeof import('../local/serve');
+      let instances: ReturnType<typeof parseRdsInstance>[] = [];
+      try {
+        instances = (opts.rdsInstance ?? []).map(parseRdsInstance);
+      } catch (e) {
+        cmd.error(`error: --rds-instance: ${(e as Error).message}`, { exitCode: EXIT_USAGE, code: 'rotor.badRdsInstance' });
+      }
       await serveLocal({
         port: opts.port,
         host: opts.host,
@@ -85,6 +96,7 @@ export function buildProgram(): Command {
         region: opts.region,
         accountId: opts.accountId,
         rotationFunction: opts.rotationFunction ? { bundlePath: opts.rotationFunction, name: opts.functionName, env: opts.functionEnv } : undefined,
+        rds: opts.rdsPort !== undefined ? { port: opts.rdsPort, instances } : undefined,
       });
     });
 

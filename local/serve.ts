@@ -1,6 +1,8 @@
+import { GetSecretValueCommand, ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { LocalSecretsManager } from './local-secrets-manager';
+import { LocalSecretsManager, localClientConfig } from './local-secrets-manager';
+import { LocalRds } from './rds/local-rds';
 import type { RotationLifecycleEvent } from './secrets-manager/lifecycle-events';
 
 /** A rotation function bundle `rotor local` runs for RotateSecret, as Lambda would. */
@@ -15,6 +17,18 @@ export interface ServedRotationFunction {
   timeoutMs?: number;
 }
 
+/**
+ * A DB instance of the local RDS endpoint: a database server on this machine
+ * whose master user's password ModifyDBInstance changes.
+ */
+export interface ServedRdsInstance {
+  identifier: string;
+  engine: 'postgres' | 'mysql' | 'mariadb';
+  host: string;
+  port: number;
+  masterUsername: string;
+}
+
 export interface ServeLocalOptions {
   port: number;
   host?: string;
@@ -22,6 +36,21 @@ export interface ServeLocalOptions {
   region?: string;
   accountId?: string;
   rotationFunction?: ServedRotationFunction;
+  /** Also serve the local RDS endpoint (docs/local-rds.md) on this port (0 = any free port). */
+  rds?: { port: number; instances?: ServedRdsInstance[]; passwordChangeDelayMs?: number };
+}
+
+/**
+ * `<id>=<engine>://<master user>@<host>:<port>`, e.g. `app-db=postgres://app_master@localhost:5432`
+ * (engine postgres, mysql or mariadb; no password: see applyMasterPassword).
+ */
+export function parseRdsInstance(spec: string): ServedRdsInstance {
+  const m = /^([A-Za-z][A-Za-z0-9-]{0,62})=(postgres|postgresql|mysql|mariadb):\/\/([^@:/\s]+)@([^:/\s]+|\[[0-9a-fA-F:]+\]):([0-9]{1,5})\/?$/.exec(spec);
+  if (!m || Number(m[5]) < 1 || Number(m[5]) > 65535) {
+    throw new Error(`not a DB instance: "${spec}"; expected <id>=<postgres|mysql|mariadb>://<master user>@<host>:<port>, e.g. app-db=postgres://app_master@localhost:5432`);
+  }
+  const engine = m[2] === 'postgresql' ? 'postgres' : (m[2] as ServedRdsInstance['engine']);
+  return { identifier: m[1], engine, host: m[4].replace(/^\[|\]$/g, ''), port: Number(m[5]), masterUsername: m[3] };
 }
 
 export const DEFAULT_FUNCTION_NAME = 'rotor-rotation';
@@ -50,11 +79,33 @@ export async function serveLocal(opts: ServeLocalOptions): Promise<void> {
     echoFunctionLogs: true,
   });
   const say = (line: string) => process.stdout.write(`${line}\n`);
+  let rds: LocalRds | undefined;
+  let sm: SecretsManagerClient | undefined;
+  if (opts.rds) {
+    try {
+      rds = await LocalRds.start({
+        port: opts.rds.port,
+        host: opts.host,
+        region: local.region,
+        accountId: local.accountId,
+        passwordChangeDelayMs: opts.rds.passwordChangeDelayMs,
+      });
+      const client = (sm = new SecretsManagerClient({ ...localClientConfig(local.endpoint, local.region), maxAttempts: 1 }));
+      for (const i of opts.rds.instances ?? []) {
+        rds.addInstance({ ...i, applyPassword: (pw) => applyMasterPassword(client, i, pw, say) });
+      }
+    } catch (e) {
+      await rds?.stop();
+      await local.stop();
+      throw e;
+    }
+  }
   let functionArn: string | undefined;
   if (fn && bundlePath) {
     functionArn = local.lambdaArn(fn.name ?? DEFAULT_FUNCTION_NAME);
     // The SDK's notice about its future Node 22 requirement is noise here (bin/rotor.ts silences it too).
-    const env = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...fn.env };
+    // With the RDS endpoint, the function's RDS client goes there (the SDK reads AWS_ENDPOINT_URL_RDS).
+    const env = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...(rds ? { AWS_ENDPOINT_URL_RDS: rds.endpoint } : {}), ...fn.env };
     local.registerRotationFunction(functionArn, { kind: 'child-process', bundlePath, env, timeoutMs: fn.timeoutMs });
   }
 
@@ -63,6 +114,13 @@ export async function serveLocal(opts: ServeLocalOptions): Promise<void> {
     say(`  warning: listening on ${opts.host}, not only on this machine; requests are still served only for Host 127.0.0.1, localhost or [::1] (a port forward keeps that).`);
   }
   say(opts.statePath ? `  state file: ${opts.statePath}` : '  state: in memory only (use --state FILE to keep it)');
+  if (rds) {
+    say(`rotor local: RDS endpoint on ${rds.endpoint} (DescribeDBInstances, DescribeDBClusters, ModifyDBInstance, ModifyDBCluster)`);
+    for (const i of opts.rds?.instances ?? []) {
+      say(`  DB instance ${i.identifier}: ${i.engine}, master user ${i.masterUsername} at ${i.host}:${i.port} (${rds.instanceArn(i.identifier)})`);
+    }
+    say(`  export AWS_ENDPOINT_URL_RDS=${rds.endpoint}${functionArn ? '   (the rotation function has it already)' : ''}`);
+  }
   if (functionArn && bundlePath) {
     const envNames = Object.keys(fn?.env ?? {});
     say(`  rotation function: ${functionArn}`);
@@ -109,8 +167,120 @@ export async function serveLocal(opts: ServeLocalOptions): Promise<void> {
   });
   clearInterval(ticker);
   report();
+  await rds?.stop();
+  sm?.destroy();
   await local.stop();
   say('rotor local: stopped.');
+}
+
+/**
+ * What RDS does when ModifyDBInstance changes the master password: here, log
+ * in as the master user and change its own password. The current password is
+ * the one rotation keeps: AWSCURRENT (else AWSPREVIOUS) of the secret on this
+ * endpoint whose `dbInstanceIdentifier` names the instance and whose
+ * `username` is the master user, i.e. the rds-master strategy's secret. TLS
+ * when the secret's `ssl` asks for it, unverified: RDS itself needs no client
+ * certificate check to reach its own database. Neither password is logged.
+ */
+async function applyMasterPassword(sm: SecretsManagerClient, i: ServedRdsInstance, newPassword: string, say: (line: string) => void): Promise<void> {
+  say(`rotor local RDS: changing the master password of ${i.identifier}`);
+  try {
+    const candidates = await storedMasterCredentials(sm, i);
+    if (candidates.length === 0) {
+      throw new Error(`no secret on the local endpoint has "dbInstanceIdentifier": "${i.identifier}" and "username": "${i.masterUsername}", so the current master password is unknown`);
+    }
+    let lastError: Error | undefined;
+    for (const c of candidates) {
+      try {
+        await setOwnPassword(i, c, newPassword);
+        say(`rotor local RDS: master password of ${i.identifier} changed (logged in with ${c.stage})`);
+        return;
+      } catch (e) {
+        lastError = e as Error;
+        if (!isLoginRefused(e)) break;
+      }
+    }
+    throw new Error(`could not change the master password: ${lastError?.message ?? 'no login'}`);
+  } catch (e) {
+    say(`rotor local RDS: master password of ${i.identifier} NOT changed: ${(e as Error).message}`);
+    throw e;
+  }
+}
+
+interface StoredCredential {
+  stage: 'AWSCURRENT' | 'AWSPREVIOUS';
+  password: string;
+  dbname?: string;
+  ssl: boolean;
+}
+
+async function storedMasterCredentials(sm: SecretsManagerClient, i: ServedRdsInstance): Promise<StoredCredential[]> {
+  const out: StoredCredential[] = [];
+  let next: string | undefined;
+  do {
+    const page = await sm.send(new ListSecretsCommand({ NextToken: next, MaxResults: 100 }));
+    for (const entry of page.SecretList ?? []) {
+      for (const stage of ['AWSCURRENT', 'AWSPREVIOUS'] as const) {
+        if (!Object.values(entry.SecretVersionsToStages ?? {}).some((stages) => stages.includes(stage))) continue;
+        const value = (await sm.send(new GetSecretValueCommand({ SecretId: entry.ARN, VersionStage: stage }))).SecretString;
+        let v: Record<string, unknown>;
+        try {
+          v = JSON.parse(value ?? '') as Record<string, unknown>;
+        } catch {
+          continue;
+        }
+        if (v.dbInstanceIdentifier !== i.identifier || v.username !== i.masterUsername || typeof v.password !== 'string') continue;
+        const ssl = v.ssl === true || v.ssl === 'require' || v.ssl === 'verify-full';
+        out.push({ stage, password: v.password, dbname: typeof v.dbname === 'string' ? v.dbname : undefined, ssl });
+      }
+    }
+    next = page.NextToken;
+  } while (next);
+  // AWSCURRENT first.
+  return out.sort((a, b) => (a.stage === b.stage ? 0 : a.stage === 'AWSCURRENT' ? -1 : 1));
+}
+
+async function setOwnPassword(i: ServedRdsInstance, c: StoredCredential, newPassword: string): Promise<void> {
+  if (i.engine === 'postgres') {
+    const { Client, escapeLiteral } = require('pg') as typeof import('pg');
+    const client = new Client({
+      host: i.host,
+      port: i.port,
+      user: i.masterUsername,
+      password: c.password,
+      database: c.dbname ?? 'postgres',
+      ssl: c.ssl ? { rejectUnauthorized: false } : false,
+      connectionTimeoutMillis: 10_000,
+    });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      await client.query(`ALTER ROLE CURRENT_USER PASSWORD ${escapeLiteral(newPassword)}`);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+    return;
+  }
+  const mysql = require('mysql2/promise') as typeof import('mysql2/promise');
+  const conn = await mysql.createConnection({
+    host: i.host,
+    port: i.port,
+    user: i.masterUsername,
+    password: c.password,
+    ...(c.ssl ? { ssl: { rejectUnauthorized: false } } : {}),
+    connectTimeout: 10_000,
+  });
+  try {
+    await conn.query('ALTER USER CURRENT_USER() IDENTIFIED BY ?', [newPassword]);
+  } finally {
+    await conn.end().catch(() => undefined);
+  }
+}
+
+/** PostgreSQL SQLSTATE class 28, MySQL/MariaDB ER_ACCESS_DENIED_ERROR. */
+function isLoginRefused(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  return (typeof code === 'string' && code.startsWith('28')) || code === 'ER_ACCESS_DENIED_ERROR';
 }
 
 /** One line per lifecycle event; errors are the function's own messages, which never hold a password. */

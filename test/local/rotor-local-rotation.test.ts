@@ -5,8 +5,10 @@ import {
   RotateSecretCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { escapeLiteral } from 'pg';
@@ -58,6 +60,19 @@ function waitForOutput(r: Running, text: RegExp): Promise<RegExpExecArray> {
     if (check()) return;
     r.child.stdout!.on('data', check);
     void r.exited.then(() => reject(new Error(`rotor local exited before printing ${text}:\n${r.output()}`)));
+  });
+}
+
+/** The HTTP status of GET / with this Host header (DNS rebinding: a foreign name resolving to 127.0.0.1). */
+function statusForHost(endpoint: string, host: string): Promise<number> {
+  const url = new URL(endpoint);
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: url.hostname, port: Number(url.port), path: '/', headers: { Host: host }, setHost: false, agent: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      })
+      .on('error', reject);
   });
 }
 
@@ -122,8 +137,66 @@ test('rotor local --rotation-function: RotateSecret with the printed ARN rotates
   }
 });
 
-test('rotor local refuses a missing bundle, and --function-env without --rotation-function', async () => {
+test('rotor local --rds-port --rds-instance: the rds-master strategy rotates a master password through the local RDS endpoint', async () => {
+  const masterPassword = `Master-${Math.random().toString(36).slice(2)}-pw`;
+  await pg.query(`CREATE ROLE app_master LOGIN PASSWORD ${escapeLiteral(masterPassword)}`);
+  const dbArn = 'arn:aws:rds:us-east-1:000000000000:db:app-db';
+  const r = await rotorLocal([
+    '--port', '0',
+    '--rds-port', '0',
+    '--rds-instance', `app-db=postgres://app_master@localhost:${pg.port}`,
+    '--rotation-function', BUNDLE,
+    '--function-env', 'ROTOR_TLS_MODE=disable',
+    '--function-env', 'ROTOR_STRATEGY=rds-master',
+    '--function-env', `ROTOR_RDS_RESOURCE_ARNS=${dbArn}`,
+  ]);
+  let sm: SecretsManagerClient | undefined;
+  let rds: RDSClient | undefined;
+  try {
+    const endpoint = /export AWS_ENDPOINT_URL_SECRETS_MANAGER=(\S+)/.exec(r.output())![1];
+    const rdsEndpoint = /RDS endpoint on (http:\/\/127\.0\.0\.1:\d+)/.exec(r.output())![1];
+    expect(r.output()).toContain(`DB instance app-db: postgres, master user app_master at localhost:${pg.port} (${dbArn})`);
+    const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+    sm = new SecretsManagerClient({ endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+    rds = new RDSClient({ endpoint: rdsEndpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+    const described = (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: 'app-db' }))).DBInstances?.[0];
+    expect({ id: described?.DBInstanceIdentifier, status: described?.DBInstanceStatus, user: described?.MasterUsername }).toEqual({ id: 'app-db', status: 'available', user: 'app_master' });
+    // Both servers rotor local runs answer local clients only (test/local/local-only-requests.test.ts has the rest).
+    for (const url of [endpoint, rdsEndpoint]) expect(await statusForHost(url, 'attacker.example')).toBe(403);
+
+    await sm.send(
+      new CreateSecretCommand({
+        Name: 'master',
+        SecretString: JSON.stringify({ engine: 'postgres', host: 'localhost', port: pg.port, username: 'app_master', password: masterPassword, dbInstanceIdentifier: 'app-db' }),
+      }),
+    );
+    const arn = 'arn:aws:lambda:us-east-1:000000000000:function:rotor-rotation';
+    const { VersionId } = await sm.send(new RotateSecretCommand({ SecretId: 'master', RotationLambdaARN: arn, RotationRules: { AutomaticallyAfterDays: 30 } }));
+    const end = await waitForOutput(r, new RegExp(`rotation of master \\(version ${VersionId}, attempt \\d+\\): (RotationSucceeded|RotationFailed.*\\(no more attempts\\)|RotationAbandoned)`));
+    expect(end[1]).toBe('RotationSucceeded');
+    // The change went through ModifyDBInstance: rotor local's RDS endpoint applied it.
+    expect(r.output()).toContain('rotor local RDS: master password of app-db changed (logged in with AWSCURRENT)');
+
+    const rotated = JSON.parse((await sm.send(new GetSecretValueCommand({ SecretId: 'master' }))).SecretString!) as { password: string };
+    const server = { host: '127.0.0.1', port: pg.port, database: 'postgres' };
+    expect(await canLogin(server, 'app_master', rotated.password)).toBe(true);
+    expect(await canLogin(server, 'app_master', masterPassword)).toBe(false);
+
+    r.child.kill('SIGTERM');
+    expect(await r.exited).toBe(0);
+    expect(r.output()).not.toContain(masterPassword);
+    expect(r.output()).not.toContain(rotated.password);
+  } finally {
+    sm?.destroy();
+    rds?.destroy();
+    if (r.child.exitCode === null) r.child.kill('SIGKILL');
+  }
+});
+
+test('rotor local refuses a missing bundle, --function-env without --rotation-function, and bad --rds-instance', async () => {
   await expect(rotorLocal(['--port', '0', '--rotation-function', path.join(dir, 'nothing.js')])).rejects.toThrow(/exited with 1:[\s\S]*does not exist: run `npm run build`/);
   await expect(rotorLocal(['--port', '0', '--function-env', 'ROTOR_TLS_MODE=disable'])).rejects.toThrow(/exited with 2:[\s\S]*need --rotation-function/);
   await expect(rotorLocal(['--port', '0', '--rotation-function', BUNDLE, '--function-env', 'no-equals-sign'])).rejects.toThrow(/exited with 2:[\s\S]*KEY=VALUE/);
+  await expect(rotorLocal(['--port', '0', '--rds-instance', 'app-db=postgres://m@localhost:5432'])).rejects.toThrow(/exited with 2:[\s\S]*needs --rds-port/);
+  await expect(rotorLocal(['--port', '0', '--rds-port', '0', '--rds-instance', 'app-db=oracle://m@localhost:1521'])).rejects.toThrow(/exited with 2:[\s\S]*not a DB instance/);
 });
