@@ -275,6 +275,10 @@ describe('the local RDS endpoint', () => {
     expect(local.status('guarded')).toBe('available');
   }
 
+  test('it listens on loopback by default', () => {
+    expect(new URL(local.endpoint).hostname).toBe('127.0.0.1');
+  });
+
   test('a foreign Host, an Origin or browser fetch metadata is refused, with nothing changed', async () => {
     await unchanged(async () => {
       for (const host of ['attacker.example:4566', 'localhost.attacker.example', '127.0.0.1.nip.io']) refusedAsXml(await modify({ Host: host }), 403, 'InvalidHostHeader');
