@@ -272,7 +272,7 @@ export class RotorStack extends Stack {
     });
     Validations.of(trigger).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:*]',
-      reason: 'The trigger rotates whichever secrets carry the tag rotor:managed-by = this deployment id; the statement has a secretsmanager:ResourceTag condition, so the ARN wildcard reaches only those secrets.',
+      reason: 'The trigger rotates whichever secrets carry the tag rotor:managed-by = this deployment id; the statement has an aws:ResourceTag condition, so the ARN wildcard reaches only those secrets.',
     });
   }
 }

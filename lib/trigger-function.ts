@@ -95,7 +95,11 @@ export class TriggerFunction extends Construct {
       new iam.PolicyStatement({
         actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:RotateSecret'],
         resources: [`arn:${Aws.PARTITION}:secretsmanager:${Aws.REGION}:${Aws.ACCOUNT_ID}:secret:*`],
-        conditions: { StringEquals: { [`secretsmanager:ResourceTag/${MANAGED_BY_TAG}`]: props.deploymentId } },
+        // The global aws:ResourceTag key: the Service Authorization Reference lists it for
+        // DescribeSecret, GetSecretValue and RotateSecret, while secretsmanager:ResourceTag
+        // appears there only as the literal "tag-key" (and policy evaluators reject it).
+        // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecretsmanager.html
+        conditions: { StringEquals: { [`aws:ResourceTag/${MANAGED_BY_TAG}`]: props.deploymentId } },
       }),
     );
     for (const key of props.secretKeys ?? []) this.grantDecryptThroughSecretsManager(key);

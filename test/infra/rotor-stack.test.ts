@@ -211,7 +211,7 @@ describe('trigger function', () => {
       Effect: 'Allow',
       Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:RotateSecret'],
       Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':secretsmanager:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':secret:*']] },
-      Condition: { StringEquals: { 'secretsmanager:ResourceTag/rotor:managed-by': 'rotor-prod' } },
+      Condition: { StringEquals: { 'aws:ResourceTag/rotor:managed-by': 'rotor-prod' } },
     });
     expect(st).toContainEqual({
       Effect: 'Allow',
