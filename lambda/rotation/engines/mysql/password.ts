@@ -58,6 +58,8 @@ export function authPluginsOf(line: string, flavor: MysqlFlavor, opts: { ansiQuo
     throw new Error('an unexpected IDENTIFIED BY clause');
   }
   if (!isWord(tokens[i], 'VIA') && !isWord(tokens[i], 'WITH')) throw new Error('an unexpected IDENTIFIED clause');
+  // MySQL 8.0.27+ multifactor accounts: `... AND IDENTIFIED WITH <plugin> ...` (a second factor).
+  if (tokens.some((t, k) => k > at && isWord(t, 'IDENTIFIED'))) throw new Error('more than one authentication factor');
   i++;
   const plugins: string[] = [];
   for (;;) {
