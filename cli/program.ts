@@ -74,7 +74,7 @@ export function buildProgram(): Command {
       return { ...prev, [m[1]]: m[2] };
     })
     .option('--rds-port <port>', 'also serve the local RDS endpoint on this port (0 = any free port); the rotation function gets AWS_ENDPOINT_URL_RDS', port)
-    .option('--rds-instance <id=engine://master@host:port>', 'a DB instance of the RDS endpoint (repeatable), e.g. app-db=postgres://app_master@localhost:5432 (engine postgres, mysql or mariadb)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--rds-instance <id=postgres://master@host:port>', 'a PostgreSQL DB instance of the RDS endpoint (repeatable), e.g. app-db=postgres://app_master@localhost:5432', (v: string, prev: string[] = []) => [...prev, v])
     .action(async (opts: { port: number; host: string; state?: string; region: string; accountId: string; rotationFunction?: string; functionName: string; functionEnv?: Record<string, string>; rdsPort?: number; rdsInstance?: string[] }, cmd: Command) => {
       if (!opts.rotationFunction && (opts.functionEnv || cmd.getOptionValueSource('functionName') === 'cli')) {
         cmd.error('error: --function-name and --function-env need --rotation-function <bundle>', { exitCode: EXIT_USAGE, code: 'rotor.noFunction' });

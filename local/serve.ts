@@ -1,6 +1,7 @@
 import { GetSecretValueCommand, ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
+import { scramVerifier } from '../lambda/rotation/engines/postgres';
 import { LocalSecretsManager, localClientConfig } from './local-secrets-manager';
 import { LocalRds } from './rds/local-rds';
 import type { RotationLifecycleEvent } from './secrets-manager/lifecycle-events';
@@ -23,7 +24,8 @@ export interface ServedRotationFunction {
  */
 export interface ServedRdsInstance {
   identifier: string;
-  engine: 'postgres' | 'mysql' | 'mariadb';
+  /** PostgreSQL only, for now: see applyMasterPassword. */
+  engine: 'postgres';
   host: string;
   port: number;
   masterUsername: string;
@@ -41,16 +43,20 @@ export interface ServeLocalOptions {
 }
 
 /**
- * `<id>=<engine>://<master user>@<host>:<port>`, e.g. `app-db=postgres://app_master@localhost:5432`
- * (engine postgres, mysql or mariadb; no password: see applyMasterPassword).
+ * `<id>=postgres://<master user>@<host>:<port>`, e.g. `app-db=postgres://app_master@localhost:5432`
+ * (no password: see applyMasterPassword). MySQL and MariaDB instances are not served by
+ * `rotor local` yet: changing their master password without its plaintext in the server's
+ * logs needs the account's authentication plugin (see lambda/rotation/engines/mysql/password.ts).
  */
 export function parseRdsInstance(spec: string): ServedRdsInstance {
-  const m = /^([A-Za-z][A-Za-z0-9-]{0,62})=(postgres|postgresql|mysql|mariadb):\/\/([^@:/\s]+)@([^:/\s]+|\[[0-9a-fA-F:]+\]):([0-9]{1,5})\/?$/.exec(spec);
+  const m = /^([A-Za-z][A-Za-z0-9-]{0,62})=([a-z]+):\/\/([^@:/\s]+)@([^:/\s]+|\[[0-9a-fA-F:]+\]):([0-9]{1,5})\/?$/.exec(spec);
   if (!m || Number(m[5]) < 1 || Number(m[5]) > 65535) {
-    throw new Error(`not a DB instance: "${spec}"; expected <id>=<postgres|mysql|mariadb>://<master user>@<host>:<port>, e.g. app-db=postgres://app_master@localhost:5432`);
+    throw new Error(`not a DB instance: "${spec}"; expected <id>=postgres://<master user>@<host>:<port>, e.g. app-db=postgres://app_master@localhost:5432`);
   }
-  const engine = m[2] === 'postgresql' ? 'postgres' : (m[2] as ServedRdsInstance['engine']);
-  return { identifier: m[1], engine, host: m[4].replace(/^\[|\]$/g, ''), port: Number(m[5]), masterUsername: m[3] };
+  if (m[2] !== 'postgres' && m[2] !== 'postgresql') {
+    throw new Error(`not a DB instance rotor local can serve: "${spec}"; only postgres:// instances for now`);
+  }
+  return { identifier: m[1], engine: 'postgres', host: m[4].replace(/^\[|\]$/g, ''), port: Number(m[5]), masterUsername: m[3] };
 }
 
 export const DEFAULT_FUNCTION_NAME = 'rotor-rotation';
@@ -175,7 +181,8 @@ export async function serveLocal(opts: ServeLocalOptions): Promise<void> {
 
 /**
  * What RDS does when ModifyDBInstance changes the master password: here, log
- * in as the master user and change its own password. The current password is
+ * in as the master user and change its own password (PostgreSQL, as a SCRAM
+ * verifier like the rotation function sends it). The current password is
  * the one rotation keeps: AWSCURRENT (else AWSPREVIOUS) of the secret on this
  * endpoint whose `dbInstanceIdentifier` names the instance and whose
  * `username` is the master user, i.e. the rds-master strategy's secret. TLS
@@ -241,46 +248,32 @@ async function storedMasterCredentials(sm: SecretsManagerClient, i: ServedRdsIns
 }
 
 async function setOwnPassword(i: ServedRdsInstance, c: StoredCredential, newPassword: string): Promise<void> {
-  if (i.engine === 'postgres') {
-    const { Client, escapeLiteral } = require('pg') as typeof import('pg');
-    const client = new Client({
-      host: i.host,
-      port: i.port,
-      user: i.masterUsername,
-      password: c.password,
-      database: c.dbname ?? 'postgres',
-      ssl: c.ssl ? { rejectUnauthorized: false } : false,
-      connectionTimeoutMillis: 10_000,
-    });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      await client.query(`ALTER ROLE CURRENT_USER PASSWORD ${escapeLiteral(newPassword)}`);
-    } finally {
-      await client.end().catch(() => undefined);
-    }
-    return;
-  }
-  const mysql = require('mysql2/promise') as typeof import('mysql2/promise');
-  const conn = await mysql.createConnection({
+  const { Client, escapeLiteral } = require('pg') as typeof import('pg');
+  const client = new Client({
     host: i.host,
     port: i.port,
     user: i.masterUsername,
     password: c.password,
-    ...(c.ssl ? { ssl: { rejectUnauthorized: false } } : {}),
-    connectTimeout: 10_000,
+    database: c.dbname ?? 'postgres',
+    ssl: c.ssl ? { rejectUnauthorized: false } : false,
+    connectionTimeoutMillis: 10_000,
   });
+  client.on('error', () => undefined);
   try {
-    await conn.query('ALTER USER CURRENT_USER() IDENTIFIED BY ?', [newPassword]);
+    await client.connect();
+    // As the rotation function does: a SCRAM-SHA-256 verifier, so the plaintext never reaches the
+    // server's statement log (ASCII only; the server applies SASLprep to others).
+    const literal = /^[\x00-\x7f]*$/.test(newPassword) ? scramVerifier(newPassword) : newPassword;
+    await client.query(`ALTER ROLE CURRENT_USER PASSWORD ${escapeLiteral(literal)}`);
   } finally {
-    await conn.end().catch(() => undefined);
+    await client.end().catch(() => undefined);
   }
 }
 
-/** PostgreSQL SQLSTATE class 28, MySQL/MariaDB ER_ACCESS_DENIED_ERROR. */
+/** PostgreSQL SQLSTATE class 28 (invalid_authorization_specification, invalid_password). */
 function isLoginRefused(e: unknown): boolean {
   const code = (e as { code?: unknown })?.code;
-  return (typeof code === 'string' && code.startsWith('28')) || code === 'ER_ACCESS_DENIED_ERROR';
+  return typeof code === 'string' && code.startsWith('28');
 }
 
 /** One line per lifecycle event; errors are the function's own messages, which never hold a password. */

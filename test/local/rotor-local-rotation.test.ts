@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -186,6 +186,10 @@ test('rotor local --rds-port --rds-instance: the rds-master strategy rotates a m
     expect(await r.exited).toBe(0);
     expect(r.output()).not.toContain(masterPassword);
     expect(r.output()).not.toContain(rotated.password);
+    // The server logs every statement: the change was sent as a SCRAM verifier, never in plaintext.
+    const serverLog = readFileSync(pg.logFile, 'utf8');
+    expect(serverLog).toMatch(/ALTER ROLE CURRENT_USER PASSWORD 'SCRAM-SHA-256\$/);
+    expect(serverLog).not.toContain(rotated.password);
   } finally {
     sm?.destroy();
     rds?.destroy();
@@ -198,5 +202,6 @@ test('rotor local refuses a missing bundle, --function-env without --rotation-fu
   await expect(rotorLocal(['--port', '0', '--function-env', 'ROTOR_TLS_MODE=disable'])).rejects.toThrow(/exited with 2:[\s\S]*need --rotation-function/);
   await expect(rotorLocal(['--port', '0', '--rotation-function', BUNDLE, '--function-env', 'no-equals-sign'])).rejects.toThrow(/exited with 2:[\s\S]*KEY=VALUE/);
   await expect(rotorLocal(['--port', '0', '--rds-instance', 'app-db=postgres://m@localhost:5432'])).rejects.toThrow(/exited with 2:[\s\S]*needs --rds-port/);
-  await expect(rotorLocal(['--port', '0', '--rds-port', '0', '--rds-instance', 'app-db=oracle://m@localhost:1521'])).rejects.toThrow(/exited with 2:[\s\S]*not a DB instance/);
+  await expect(rotorLocal(['--port', '0', '--rds-port', '0', '--rds-instance', 'app-db=postgres://m@localhost'])).rejects.toThrow(/exited with 2:[\s\S]*not a DB instance/);
+  await expect(rotorLocal(['--port', '0', '--rds-port', '0', '--rds-instance', 'app-db=mariadb://m@localhost:3306'])).rejects.toThrow(/exited with 2:[\s\S]*only postgres/);
 });
