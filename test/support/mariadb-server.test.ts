@@ -45,13 +45,14 @@ describe('startMariadb (no TLS)', () => {
     expect(JSON.stringify(grants.rows)).toMatch(/ALL PRIVILEGES ON \*\.\* TO `rotor_admin`@`%`.*WITH GRANT OPTION/);
   });
 
-  it('has no root account reachable over TCP and keeps statements out of its log', async () => {
+  it('has no root account reachable over TCP, logs statements, and keeps the harness\'s statements out of its logs', async () => {
     const accounts = await db.query("SELECT Host AS host FROM mysql.user WHERE User = 'root'");
     expect(accounts.rows).toEqual([{ host: 'localhost' }]);
     await expect(canLoginMariadb(db, 'root', '')).resolves.toBe(false);
     const logs = await db.query("SELECT @@general_log AS g, @@slow_query_log AS s");
-    expect(logs.rows[0]).toMatchObject({ g: 0, s: 0 });
+    expect(logs.rows[0]).toMatchObject({ g: 1, s: 0 });
     expect(fs.readFileSync(db.logFile, 'utf8')).not.toContain(db.superuser.password);
+    expect(fs.readFileSync(db.generalLogFile, 'utf8')).not.toContain(db.superuser.password);
   });
 
   it('accepts the right password and rejects a wrong one', async () => {

@@ -17,16 +17,21 @@ import { isName, isWord, tokenize, type Token } from './sql-tokens';
  *   MariaDB 10.4+   own account    SET PASSWORD = '<hash>'                  (no privilege needed)
  *                   other account  SET PASSWORD FOR u@h = '<hash>'
  *                   new account    CREATE USER u@h IDENTIFIED BY PASSWORD '<hash>'
- *   MySQL 8 / 5.7   own account    ALTER USER CURRENT_USER() IDENTIFIED WITH <plugin> AS '<hash>'
+ *   MySQL 8 / 5.7   own account    ALTER USER USER() IDENTIFIED BY ?  (see below)
  *                   other account  ALTER USER u@h IDENTIFIED WITH <plugin> AS '<hash>'
  *                   new account    CREATE USER u@h IDENTIFIED WITH <plugin> AS '<hash>'
  *
  * MariaDB forms are tested against a real server. The MySQL forms follow the reference manual
  * (https://dev.mysql.com/doc/refman/8.0/en/alter-user.html) and are untested against a server:
  * MySQL lets a user without CREATE USER change its own password only with
- * `ALTER USER USER() IDENTIFIED BY '<password>'` (plain text), so on MySQL the rotating user of the
- * single-user strategy needs CREATE USER (or UPDATE on the mysql schema); without it the server
- * refuses the statement and the rotation fails with a permission error naming that choice.
+ * `ALTER USER USER() IDENTIFIED BY '<password>'`; the hash forms need CREATE USER, which would let
+ * the application's account re-password every other account - far worse than what it protects
+ * against. So the single-user strategy on MySQL sends that statement (over the verified TLS
+ * session), and relies on MySQL rewriting passwords out of the general, slow and binary logs and
+ * the Performance Schema ("Passwords and Logging",
+ * https://dev.mysql.com/doc/refman/8.0/en/password-logging.html; only a server started with
+ * --log-raw logs them, which RDS does not allow). MariaDB does not rewrite: there, every form
+ * carries the hash.
  */
 
 /** Plugins whose hash the function computes, by server flavor. */
@@ -127,13 +132,6 @@ function secretsOf(db: StatementRunner, password: string, hash: string): string[
   return [password, db.escape(password).slice(1, -1), hash].filter((s) => s !== '');
 }
 
-/** What the MySQL own-password statement needs, for its permission error. */
-const MYSQL_OWN_PASSWORD_CONTEXT: MysqlErrorContext = {
-  permissionAction: 'On MySQL a user without CREATE USER can change its own password only by sending it in plain text '
-    + '(ALTER USER USER() IDENTIFIED BY ...), which this function never does. Grant the rotating user CREATE USER '
-    + '(or UPDATE on the mysql schema), or use the alternating-users strategy (a master changes the password); nothing was changed.',
-};
-
 /** Sets the password of `target`, whose plugin hashablePluginOf returned. */
 export async function setPasswordHash(
   db: StatementRunner, target: PasswordTarget, plugin: HashablePlugin, password: string, what: string, context: MysqlErrorContext = {},
@@ -143,7 +141,8 @@ export async function setPasswordHash(
   // The plugin name is one of HASHABLE_PLUGINS (a constant); every value is a placeholder.
   if (target.own) {
     if (db.flavor === 'mariadb') await db.run(what, 'SET PASSWORD = ?', [hash], secrets, context);
-    else await db.run(what, `ALTER USER CURRENT_USER() IDENTIFIED WITH ${plugin} AS ?`, [hash], secrets, { ...MYSQL_OWN_PASSWORD_CONTEXT, ...context });
+    // MySQL rewrites this statement in its logs (see the header); it keeps the account's plugin.
+    else await db.run(what, 'ALTER USER USER() IDENTIFIED BY ?', [password], secrets, context);
     return;
   }
   if (db.flavor === 'mariadb') await db.run(what, 'SET PASSWORD FOR ?@? = ?', [target.user, target.host, hash], secrets, context);
