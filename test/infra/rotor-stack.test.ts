@@ -441,3 +441,27 @@ describe('cdk-nag and annotations', () => {
     expect(FULL_CONFIG.rotations).toHaveLength(3);
   });
 });
+
+describe('outputs and the Secrets Manager endpoint', () => {
+  test('outputs: function names/ARNs, log groups, topic, dashboard, request bus', () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(Object.keys(outputs).sort()).toEqual([
+      'AlarmTopicArn', 'DashboardName', 'RequestBusArn', 'RequestBusName',
+      'RotationFunctionAlternatingUsersArn', 'RotationFunctionAlternatingUsersLogGroup', 'RotationFunctionAlternatingUsersName',
+      'RotationFunctionArn', 'RotationFunctionLogGroup', 'RotationFunctionName',
+      'RotationFunctionRdsMasterArn', 'RotationFunctionRdsMasterLogGroup', 'RotationFunctionRdsMasterName',
+      'TriggerFunctionArn', 'TriggerFunctionLogGroup', 'TriggerFunctionName',
+    ]);
+    expect(outputs.RotationFunctionName.Value).toEqual({ Ref: logicalIdOf('Rotor/RotationFunction/Function/Resource') });
+    expect(outputs.TriggerFunctionLogGroup.Value).toEqual({ Ref: logicalIdOf('Rotor/TriggerFunction/LogGroup/Resource') });
+    expect(outputs.AlarmTopicArn.Value).toEqual({ Ref: logicalIdOf('Rotor/Monitoring/Topic/Resource') });
+    expect(outputs.RequestBusName.Value).toEqual({ Ref: logicalIdOf('Rotor/SecurityAlerts/RequestBus/Resource') });
+  });
+
+  test('with a created endpoint, every schedule waits for it', () => {
+    const t = Template.fromStack(fullStack({ ...FULL_CONFIG, network: { ...FULL_CONFIG.network, createSecretsManagerEndpoint: true } }));
+    const endpoint = Object.keys(t.findResources('AWS::EC2::VPCEndpoint'));
+    expect(endpoint).toHaveLength(1);
+    for (const s of Object.values(t.findResources('AWS::SecretsManager::RotationSchedule'))) expect(s.DependsOn).toContain(endpoint[0]);
+  });
+});
