@@ -1,3 +1,4 @@
+import { lookupEvents } from './cloudtrail/lookup-events';
 import { LambdaInvoker } from './lambda/invoker';
 import type { RotationFunction } from './lambda/types';
 import { isSecretArn, lambdaFunctionArn } from './secrets-manager/arn';
@@ -114,7 +115,11 @@ export class LocalSecretsManager {
     const faults = new FaultInjector();
     const context: OperationContext = { store, paginator: new Paginator(), rotations: driver };
     const eventFilter = eventFilterFor(store);
-    const server = new SecretsManagerHttpServer({ context, faults, persistence, control: { store, log, faults, eventFilter } });
+    const server = new SecretsManagerHttpServer({
+      context, faults, persistence, control: { store, log, faults, eventFilter },
+      // CloudTrail LookupEvents over the lifecycle events (same port: AWS_ENDPOINT_URL_CLOUDTRAIL).
+      lookupEvents: (input) => lookupEvents(input, { events: () => log.list(), region, accountId, now: () => store.now() }),
+    });
     if (persistence) {
       // Changes made outside a request (rotation bookkeeping) are saved too.
       store.onChange(() => {

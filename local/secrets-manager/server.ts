@@ -16,6 +16,7 @@ import type { OperationContext } from './operations/context';
 import { operations } from './operations';
 import type { StatePersistence } from './persistence';
 import { checkSignature } from './signature-check';
+import { CLOUDTRAIL_TARGETS } from '../cloudtrail/lookup-events';
 
 /** Far above any valid request (a 64 KB secret JSON-escaped is a few hundred KB). */
 const MAX_BODY_BYTES = 2 * 1024 * 1024;
@@ -33,6 +34,11 @@ export interface HttpServerDeps {
   faults: FaultInjector;
   persistence?: StatePersistence;
   control: ControlDeps;
+  /**
+   * CloudTrail's LookupEvents over the rotation lifecycle events (local/cloudtrail/lookup-events.ts),
+   * served on the same port so AWS_ENDPOINT_URL_CLOUDTRAIL can name this endpoint.
+   */
+  lookupEvents?: (input: unknown) => unknown;
 }
 
 /**
@@ -62,8 +68,23 @@ export class SecretsManagerHttpServer extends LocalHttpServer {
         throw new UnknownOperationException(`Secrets Manager takes POST / requests; got ${req.method} ${url.pathname.slice(0, 100)}.`);
       }
       const { store } = this.deps.context;
-      checkSignature(req.headers, store.region, 'secretsmanager');
       const target = req.headers['x-amz-target'];
+      if (typeof target === 'string' && (CLOUDTRAIL_TARGETS as readonly string[]).includes(target) && this.deps.lookupEvents) {
+        opName = 'CloudTrail.LookupEvents';
+        // https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html
+        checkSignature(req.headers, store.region, 'cloudtrail');
+        if (mediaType(req) !== JSON_CONTENT_TYPE) {
+          throw new UnknownOperationException(`Content-Type must be ${JSON_CONTENT_TYPE} for the AWS JSON 1.1 protocol.`);
+        }
+        let json: unknown;
+        try {
+          json = JSON.parse(body || '{}');
+        } catch {
+          throw new SerializationException('The request body is not valid JSON.');
+        }
+        return sendJson(res, 200, this.deps.lookupEvents(json), { 'Content-Type': JSON_CONTENT_TYPE, 'x-amzn-RequestId': requestId });
+      }
+      checkSignature(req.headers, store.region, 'secretsmanager');
       const op = typeof target === 'string' && target.startsWith(TARGET_PREFIX) ? operations.get(target.slice(TARGET_PREFIX.length)) : undefined;
       if (!op) throw new UnknownOperationException();
       opName = (target as string).slice(TARGET_PREFIX.length);
