@@ -54,6 +54,7 @@ export interface NetworkConfig {
 export interface RotationFunctionConfig {
   readonly timeoutSeconds?: number;
   readonly memoryMb?: number;
+  /** `ROTOR_TLS_MODE`: the deployment-wide TLS floor; a secret's `ssl` may raise it, never lower it. @default 'verify-full' */
   readonly tlsMode?: TlsMode;
   readonly tlsCaFile?: string;
   readonly passwordLength?: number;
