@@ -13,6 +13,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<Record<string, 
   rotation: () => import('./rotation.bench'),
   trigger: () => import('./trigger.bench'),
   status: () => import('./status.bench'),
+  'rotation-under-load': () => import('./rotation-under-load.bench'),
 };
 
 async function main(): Promise<void> {

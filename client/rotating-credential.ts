@@ -45,13 +45,18 @@ function attemptOf(v: CachedVersion, stage: string, secretId: string): Attempt {
 }
 
 /**
- * Opens a connection with the cached credential; when the database refuses
- * it with an authentication error, asks Secrets Manager once (shared with
- * every connection that fails at the same time) and retries at most once
- * with AWSCURRENT (when it is another version than the one that failed),
- * then at most once with AWSPENDING: with single-user rotation the database
- * already has the AWSPENDING password between setSecret and finishSecret.
- * At most three attempts; never loops.
+ * Opens a connection with the cached credential. When the database refuses
+ * it with an authentication error, it asks Secrets Manager again (unless a
+ * refresh was sent since this attempt began: many connections that fail at
+ * once share one) and retries with a stored version it has not tried yet:
+ * AWSCURRENT (after a rotation, the new one), else AWSPENDING (with
+ * single-user rotation the database already has the AWSPENDING password
+ * between setSecret and finishSecret). When the shared refresh shows nothing
+ * new it asks once more (it may have been sent just before the password
+ * changed). At most two retries (three attempts); never loops.
+ *
+ * Refused versions are remembered, so that the connections that start after
+ * a refusal go straight to the version that works.
  */
 export async function connectWithRotation<T>(
   opts: RotationAwareOptions,
@@ -59,28 +64,46 @@ export async function connectWithRotation<T>(
   isAuthFailure: (e: unknown) => boolean,
 ): Promise<T> {
   const { cache, secretId } = opts;
-  const startedAt = cache.mark();
+  // A refresh in flight (another connection was just refused) decides the first attempt.
+  await cache.settled(secretId);
   const current = await cache.getVersion(secretId, AWSCURRENT);
   if (!current) throw new Error(`secret ${secretId} has no AWSCURRENT version`);
+  const usable = (v: CachedVersion | undefined) => (v && !cache.isRefused(secretId, v.versionId) ? v : undefined);
   // A version that logged in while the cached AWSCURRENT was refused (the single-user window), while it still carries a label.
-  const working = cache.workingVersion(secretId);
-  let attempt = working ? attemptOf(working, AWSPENDING, secretId) : attemptOf(current, AWSCURRENT, secretId);
+  const working = usable(cache.workingVersion(secretId));
+  let attempt: Attempt;
+  if (working) attempt = attemptOf(working, AWSPENDING, secretId);
+  else if (usable(current)) attempt = attemptOf(current, AWSCURRENT, secretId);
+  else {
+    const pending = usable(await cache.getVersion(secretId, AWSPENDING).catch(() => undefined));
+    attempt = pending ? attemptOf(pending, AWSPENDING, secretId) : attemptOf(current, AWSCURRENT, secretId);
+  }
   const tried = new Set<string>();
-  const phases = [AWSCURRENT, AWSPENDING];
+  const untried = async (): Promise<Attempt | undefined> => {
+    const c = usable(cache.peek(secretId, AWSCURRENT));
+    if (c && !tried.has(c.versionId)) return attemptOf(c, AWSCURRENT, secretId);
+    const p = usable(await cache.getVersion(secretId, AWSPENDING).catch(() => undefined));
+    if (p && !tried.has(p.versionId)) return attemptOf(p, AWSPENDING, secretId);
+    return undefined;
+  };
   for (let index = 0; ; index++) {
+    // Refreshes sent after this point saw the labels as they were when the database answered this attempt, or later.
+    const attemptedAt = cache.mark();
     try {
       const out = await connect(attempt, index);
       cache.markWorking(secretId, attempt.versionId);
       return out;
     } catch (e) {
       if (!isAuthFailure(e)) throw e;
+      cache.markRefused(secretId, attempt.versionId);
+      if (index >= 2) throw e;
+      const failedAt = cache.mark();
       tried.add(attempt.versionId);
-      let next: Attempt | undefined;
-      while (!next && phases.length > 0) {
-        const stage = phases.shift()!;
-        if (stage === AWSCURRENT) await cache.revalidate(secretId, startedAt);
-        const v = stage === AWSCURRENT ? cache.peek(secretId, AWSCURRENT) : await cache.getVersion(secretId, AWSPENDING).catch(() => undefined);
-        if (v && !tried.has(v.versionId)) next = attemptOf(v, stage, secretId);
+      await cache.revalidate(secretId, attemptedAt);
+      let next = await untried();
+      if (!next && cache.mark() <= failedAt) {
+        await cache.revalidate(secretId, failedAt);
+        next = await untried();
       }
       if (!next) throw e;
       opts.onAuthRetry?.({ stage: next.stage, attempt: index + 2 });

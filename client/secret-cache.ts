@@ -53,6 +53,8 @@ interface Entry {
   inflight?: Promise<void>;
   /** A version that logged in when the cached AWSCURRENT did not (the single-user window). */
   working?: string;
+  /** Versions the database refused (authentication) and that have not logged in since. */
+  refused: Set<string>;
 }
 
 /** A refresh failed and there is no value to fall back to. The message names the secret and the error, never a value. */
@@ -159,7 +161,27 @@ export class SecretCache {
   markWorking(secretId: string, versionId: string): void {
     const e = this.entries.get(secretId);
     if (!e) return;
+    e.refused.delete(versionId);
     e.working = e.labels.get(AWSCURRENT) === versionId ? undefined : versionId;
+  }
+
+  /** Records that the database refused a version's credential (used by the database helpers). */
+  markRefused(secretId: string, versionId: string): void {
+    const e = this.entries.get(secretId);
+    if (!e) return;
+    e.refused.add(versionId);
+    if (e.working === versionId) e.working = undefined;
+  }
+
+  /** Whether the database refused this version and it has not logged in since. */
+  isRefused(secretId: string, versionId: string): boolean {
+    return this.entries.get(secretId)?.refused.has(versionId) ?? false;
+  }
+
+  /** Resolves when no refresh of this secret is in flight. */
+  async settled(secretId: string): Promise<void> {
+    const e = this.entries.get(secretId);
+    while (e?.inflight) await e.inflight.catch(() => undefined);
   }
 
   /** A counter that every refresh sent moves on; for revalidate(). */
@@ -180,7 +202,7 @@ export class SecretCache {
   private entry(secretId: string): Entry {
     let e = this.entries.get(secretId);
     if (!e) {
-      e = { labels: new Map(), labelsComplete: false, values: new Map(), checkedAt: -Infinity, checkedMark: 0, retryAt: -Infinity };
+      e = { labels: new Map(), labelsComplete: false, values: new Map(), checkedAt: -Infinity, checkedMark: 0, retryAt: -Infinity, refused: new Set() };
       this.entries.set(secretId, e);
     }
     return e;
@@ -281,6 +303,7 @@ export class SecretCache {
     const keep = new Set(labels.values());
     if (e.working !== undefined && !keep.has(e.working)) e.working = undefined;
     for (const v of [...e.values.keys()]) if (!keep.has(v)) e.values.delete(v);
+    for (const v of [...e.refused]) if (!keep.has(v)) e.refused.delete(v);
     return true;
   }
 
