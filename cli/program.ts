@@ -31,7 +31,7 @@ function withAws(cmd: Command): Command {
   return cmd
     .option('--region <region>', 'AWS Region (default: the SDK\'s chain: AWS_REGION, profile)')
     .option('--profile <name>', 'shared config/credentials profile (default: the SDK\'s credential chain)')
-    .option('--endpoint-url <url>', 'Secrets Manager endpoint, e.g. the local stack (default: AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL)');
+    .option('--endpoint-url <url>', 'Secrets Manager endpoint, e.g. the local stack (default: AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL); CloudTrail: AWS_ENDPOINT_URL_CLOUDTRAIL, else this one when it is a loopback address');
 }
 
 /** Exit codes: 0 ok, 1 a check or rotation failed, 2 a usage error (bad option or argument, unknown command). */
@@ -52,6 +52,7 @@ function usageExit(err: CommanderError): never {
 export function buildProgram(): Command {
   const program = new Command('rotor')
     .description('Rotate database credentials with AWS Secrets Manager: local stack, demo and operator commands')
+    .version((require('../package.json') as { version: string }).version, '-V, --version', 'print the rotor version')
     .showHelpAfterError()
     .exitOverride(usageExit);
 
@@ -117,13 +118,26 @@ export function buildProgram(): Command {
     .option('--tag <key=value>', 'only secrets with this tag (repeatable: keys AND\'ed, one key\'s values OR\'ed)', tag)
     .option('--overdue', 'only secrets whose next rotation date has passed')
     .option('--owner-tag <key>', 'tag that names the owner', 'owner')
-    .option('--all', 'every secret with rotation configured, not only rotor-managed ones')
+    .option('--all', 'inventory: every secret in the account and Region, whatever its rotation state, with Security Hub\'s SecretsManager.1-.4 controls; exit 1 when a control fails')
+    .option('--unused-days <days>', 'with --all: SecretsManager.3 fails for a secret not accessed for more than this many days', intIn(1, 36_500), 90)
+    .option('--max-age-days <days>', 'with --all: SecretsManager.4 fails for a secret not rotated for more than this many days', intIn(1, 36_500), 90)
     .option('--values', 'fill engine/strategy of secrets without rotor:engine / rotor:strategy tags from their values (BatchGetSecretValue; values are never printed)')
     .option('--stuck-after <minutes>', 'AWSPENDING older than this is stuck, younger is rotating', intIn(1, 100_000), 60)
     .option('--json', 'print JSON'))
     .action(async (opts: import('./commands/status').StatusOptions) => {
       const { runStatus } = require('./commands/status') as typeof import('./commands/status');
       process.exitCode = await runStatus(opts);
+    });
+
+  withAws(program
+    .command('history')
+    .description('A secret\'s rotation events (started, succeeded, failed, abandoned, tests) from CloudTrail LookupEvents, last 90 days; exit 1 when the latest outcome is a failure')
+    .argument('<secret>', 'secret name or ARN (the full ARN for a deleted secret)')
+    .option('--days <days>', 'how far back (CloudTrail keeps 90 days of management events)', intIn(1, 90), 90)
+    .option('--json', 'print JSON'))
+    .action(async (secret: string, opts: Omit<import('./commands/history').HistoryOptions, 'secret'>) => {
+      const { runHistory } = require('./commands/history') as typeof import('./commands/history');
+      process.exitCode = await runHistory({ ...opts, secret });
     });
 
   withAws(program
@@ -156,6 +170,20 @@ export function buildProgram(): Command {
     .action(async (secret: string, opts: Omit<import('./commands/doctor').DoctorOptions, 'secret'>) => {
       const { runDoctor } = require('./commands/doctor') as typeof import('./commands/doctor');
       process.exitCode = await runDoctor({ ...opts, secret });
+    });
+
+  withAws(program
+    .command('usage')
+    .description('Who uses this credential now: sessions per user, application and client address, the secret\'s last access, and (alternating users) whether anything not rotation-aware uses the user the next rotation changes (exit 1 then)')
+    .argument('<secret>', 'secret name or ARN')
+    .option('--as <secret>', 'secret whose credential reads the sessions (default: the secret\'s masterarn, else the secret itself)')
+    .option('--ca-file <file>', 'PEM bundle to verify the database certificate (default: ROTOR_TLS_CA_FILE, else Node\'s trust store)')
+    .addOption(new Option('--tls-mode <mode>', 'TLS mode when the secret has no "ssl" field (default: ROTOR_TLS_MODE, else verify-full)').choices(['verify-full', 'require', 'disable']))
+    .option('--timeout <ms>', 'network and database timeout', intIn(100, 120_000), 5000)
+    .option('--json', 'print JSON'))
+    .action(async (secret: string, opts: Omit<import('./commands/usage').UsageOptions, 'secret'>) => {
+      const { runUsage } = require('./commands/usage') as typeof import('./commands/usage');
+      process.exitCode = await runUsage({ ...opts, secret });
     });
 
   return program;

@@ -1,8 +1,63 @@
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
+import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { BUNDLE_OPTIONS, LAMBDA_ENTRIES, ROOT } from './bundle-options';
+import { BUNDLE_OPTIONS, BUNDLE_TARGET, LAMBDA_ENTRIES, ROOT } from './bundle-options';
 
-/** Builds dist/<name>/index.js for every Lambda entry. */
+/** The operator CLI's compiled entry, loaded by bin/rotor.js. */
+const CLI_ENTRY = path.join(ROOT, 'bin/rotor.ts');
+const CLI_OUT = path.join(ROOT, 'dist', 'cli', 'rotor.js');
+/** Which sources went into dist/cli/rotor.js and when: bin/rotor.js runs the sources instead when one is newer. */
+const CLI_STAMP = path.join(ROOT, 'dist', 'cli', 'inputs.json');
+
+/**
+ * Our modules find files next to themselves with __dirname (the rotation bundle for `rotor demo`,
+ * the Lambda child runtime for `rotor local`). Bundled into dist/cli/, __dirname would be
+ * dist/cli, so each use is rewritten to the module's own folder, relative to the bundle.
+ */
+const keepDirname: Plugin = {
+  name: 'rotor-dirname',
+  setup(b) {
+    b.onLoad({ filter: /\.ts$/ }, (args) => {
+      if (args.path.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
+      const text = readFileSync(args.path, 'utf8');
+      if (!/\b__dirname\b/.test(text)) return { contents: text, loader: 'ts' };
+      const rel = path.relative(path.dirname(CLI_OUT), path.dirname(args.path)).split(path.sep).join('/');
+      return { contents: text.replace(/\b__dirname\b/g, `require("node:path").join(__dirname, ${JSON.stringify(rel)})`), loader: 'ts' };
+    });
+  },
+};
+
+/**
+ * The CLI: our TypeScript compiled and bundled into one CommonJS file, with node_modules left
+ * external (resolved at run time as usual, and loaded only by the commands that need them), so
+ * `rotor --help` reads one small file and compiles nothing. Not minified: stack traces stay readable.
+ */
+async function buildCli(): Promise<void> {
+  const builtAt = Date.now();
+  const result = await build({
+    entryPoints: [CLI_ENTRY],
+    outfile: CLI_OUT,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: BUNDLE_TARGET,
+    packages: 'external',
+    sourcemap: true,
+    legalComments: 'none',
+    banner: { js: '#!/usr/bin/env node' },
+    plugins: [keepDirname],
+    metafile: true,
+    logLevel: 'warning',
+  });
+  const inputs = Object.keys(result.metafile.inputs)
+    .map((p) => path.relative(ROOT, path.resolve(process.cwd(), p)).split(path.sep).join('/'))
+    .filter((p) => !p.startsWith('node_modules/') && !p.startsWith('..'));
+  writeFileSync(CLI_STAMP, `${JSON.stringify({ builtAt, inputs }, null, 1)}\n`);
+  const bytes = result.metafile.outputs[path.relative(process.cwd(), CLI_OUT)]?.bytes ?? 0;
+  console.log(`built ${path.relative(ROOT, CLI_OUT)} (${bytes} bytes, ${inputs.length} sources)`);
+}
+
+/** Builds dist/<name>/index.js for every Lambda entry, and the CLI. */
 async function main(): Promise<void> {
   for (const [name, entry] of Object.entries(LAMBDA_ENTRIES)) {
     const outfile = path.join(ROOT, 'dist', name, 'index.js');
@@ -10,6 +65,7 @@ async function main(): Promise<void> {
     const bytes = result.metafile.outputs[path.relative(process.cwd(), outfile)]?.bytes ?? 0;
     console.log(`built ${path.relative(ROOT, outfile)} (${bytes} bytes)`);
   }
+  await buildCli();
 }
 
 main().catch((e) => {
