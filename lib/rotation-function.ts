@@ -138,6 +138,7 @@ export class RotationFunction extends Construct implements ec2.IConnectable {
     this.strategy = props.strategy ?? 'single-user';
     validateProps(this, props);
     this.passwordPolicy = props.passwordPolicy ?? {};
+    this.node.addValidation({ validate: () => this.validatePolicySize() });
     const timeout = props.timeout ?? Duration.seconds(30);
 
     this.logGroup = new logs.LogGroup(this, 'LogGroup', { retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR });
@@ -222,6 +223,24 @@ export class RotationFunction extends Construct implements ec2.IConnectable {
 
     // GetRandomPassword has no resource type: it can only be granted on "*".
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetRandomPassword'], resources: ['*'] }));
+  }
+
+  /**
+   * A function's resource-based policy holds at most 20 KB; with one
+   * permission per secret that bounds the secrets one function can serve.
+   * Refused at synth (estimated from the statements Lambda stores) instead of
+   * a deployment failing with PolicyLengthExceededException.
+   * https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+   */
+  private validatePolicySize(): string[] {
+    const estimate = [...this.invokePermissionsBySecret.values()].reduce((sum, p) => {
+      const arn = Token.isUnresolved(p.sourceArn) ? 2048 / 8 : (p.sourceArn ?? '').length;
+      return sum + INVOKE_STATEMENT_BYTES + arn;
+    }, 0);
+    if (estimate <= LAMBDA_POLICY_LIMIT_BYTES) return [];
+    return [
+      `${this.invokePermissionsBySecret.size} secrets on one rotation function need about ${estimate} bytes of Lambda resource policy (one invoke permission per secret); Lambda allows ${LAMBDA_POLICY_LIMIT_BYTES}. Split the secrets over several deployments (deploymentId) or fewer secrets per strategy.`,
+    ];
   }
 
   /**
@@ -450,6 +469,11 @@ function validateProps(scope: Construct, props: RotationFunctionProps): void {
     fail('set either createSecretsManagerEndpoint or secretsManagerEndpoint, not both.');
   }
 }
+
+/** Lambda's limit on a function's resource-based policy. */
+export const LAMBDA_POLICY_LIMIT_BYTES = 20 * 1024;
+/** Bytes one Secrets Manager invoke statement takes besides the secret ARN (Sid, principal, action, function ARN, conditions). */
+const INVOKE_STATEMENT_BYTES = 380;
 
 /** GetRandomPassword's character classes (API_GetRandomPassword). */
 export const PASSWORD_CHARACTER_CLASSES = {
