@@ -158,6 +158,10 @@ function edgesOf(w: WiredTemplate, config: { deploymentId: string; rotations?: {
     edges.push({ from: fn, to: 'GetRandomPassword', request: { principal: role, action: 'secretsmanager:GetRandomPassword', resource: '*' }, expected: 'Allowed' });
     const tagged = { [`aws:ResourceTag/rotor:managed-by`]: config.deploymentId };
     edges.push({ from: 'trigger', to: `secret ${name} (tagged)`, request: { principal: triggerRole, action: 'secretsmanager:RotateSecret', resource: secret, context: tagged }, expected: 'Allowed' });
+    // The resolver reads AWSCURRENT of managed secrets to match GuardDuty RDS findings (BatchGetSecretValue).
+    edges.push({ from: 'trigger', to: `secret ${name} (tagged)`, request: { principal: triggerRole, action: 'secretsmanager:GetSecretValue', resource: secret, context: tagged }, expected: 'Allowed' });
+    edges.push({ from: 'trigger', to: `secret ${name} (untagged)`, request: { principal: triggerRole, action: 'secretsmanager:GetSecretValue', resource: secret }, expected: 'Denied' });
+    edges.push({ from: 'trigger', to: `secret ${name} (tagged)`, request: { principal: triggerRole, action: 'secretsmanager:PutSecretValue', resource: secret, context: tagged }, expected: 'Denied' });
     edges.push({ from: 'trigger', to: `${fn} (RotateSecret starts it)`, request: { principal: triggerRole, action: 'lambda:InvokeFunction', resource: p.RotationLambdaARN }, expected: 'Allowed' });
     const rotation = config.rotations?.find((r) => r.secretArn === secret);
     if (rotation?.kmsKeyArn) {
@@ -191,6 +195,7 @@ function edgesOf(w: WiredTemplate, config: { deploymentId: string; rotations?: {
     edges.push({ from: 'trigger', to: `secret ${name} (another deployment's tag)`, request: { principal: triggerRole, action: 'secretsmanager:RotateSecret', resource: secret, context: { [`aws:ResourceTag/rotor:managed-by`]: 'someone-else' } }, expected: 'Denied' });
   }
   edges.push({ from: 'trigger', to: 'ListSecrets', request: { principal: triggerRole, action: 'secretsmanager:ListSecrets', resource: '*' }, expected: 'Allowed' });
+  edges.push({ from: 'trigger', to: 'BatchGetSecretValue', request: { principal: triggerRole, action: 'secretsmanager:BatchGetSecretValue', resource: '*' }, expected: 'Allowed' });
 
   // Refusals at the doors
   const trigger = w.getAtt(triggerId, 'Arn') as string;
