@@ -93,6 +93,14 @@ describe('rotation functions', () => {
     for (const r of roles) expect(r.Properties.ManagedPolicyArns).toBeUndefined();
   });
 
+  test('each function is created after its inline policy (Lambda checks the ENI permissions at CreateFunction)', () => {
+    for (const [id, f] of Object.entries(template.findResources('AWS::Lambda::Function'))) {
+      const role = f.Properties.Role['Fn::GetAtt'][0] as string;
+      const policy = Object.entries(template.findResources('AWS::IAM::Policy')).find(([, p]) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === role))![0];
+      expect({ id, deps: f.DependsOn }).toEqual({ id, deps: expect.arrayContaining([policy, role]) });
+    }
+  });
+
   test('environment: TLS floor, target-change guard off, rds-master bound to its instance', () => {
     const fns = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { ROTOR_STRATEGY: Match.anyValue() } } } }));
     for (const f of fns) expect(f.Properties.Environment.Variables).toMatchObject({ ROTOR_TLS_MODE: 'verify-full', ROTOR_ALLOW_TARGET_CHANGE: 'false' });

@@ -218,3 +218,16 @@ describe('constructs refuse the same values', () => {
     expect(() => new TriggerFunction(stack, 'T2', { deploymentId: 'd', maxSecretsPerEvent: 0 })).toThrow(/maxSecretsPerEvent is 0/);
   });
 });
+
+describe('names derived from the deployment id', () => {
+  const { requestBusName, healthForwarderName } = require('../../lib/security-alert-rotation') as typeof import('../../lib/security-alert-rotation');
+  test('bus, rule and role names are valid for any valid deployment id', () => {
+    expect(requestBusName('team/a:b=c+d@e')).toBe('rotor-team-a-b-c-d-e-requests');
+    const long = 'x'.repeat(128);
+    expect(requestBusName(long)).toMatch(/^[A-Za-z0-9._-]{1,256}$/);
+    const fwd = healthForwarderName(long);
+    expect(fwd.length).toBeLessThanOrEqual(64);
+    expect(fwd).toMatch(/^[A-Za-z0-9._-]+-health-fwd$/);
+    expect(healthForwarderName('rotor-prod')).toBe('rotor-rotor-prod-health-fwd');
+  });
+});
