@@ -8,8 +8,9 @@ import { delay, mapWithConcurrency, TokenBucket } from '../../lambda/trigger/rat
 import { withBackoff } from '../../lambda/trigger/retry';
 import { rotateOne } from '../../lambda/trigger/rotate';
 import { SecretResolver } from '../../lambda/trigger/secret-resolver';
-import { secretsManagerClient, type AwsOptions } from '../lib/aws';
+import { cloudTrailClient, secretsManagerClient, type AwsOptions } from '../lib/aws';
 import { colourOn, describeError, paint, printJson, tableStyle, type Colour } from '../lib/output';
+import { lookupRotationEvents } from '../lib/rotation-events';
 
 export interface RotateOptions extends AwsOptions {
   secrets: string[];
@@ -33,6 +34,8 @@ export interface RotateResult {
   reason?: string;
   detail?: string;
   seconds?: number;
+  /** --wait: the CloudTrail event of a failed rotation (when, step, category, message). */
+  event?: { event: string; time: string; step?: string; category?: string; message?: string };
 }
 
 const COLOURS: Record<Outcome, Colour> = { started: 'cyan', rotated: 'green', skipped: 'yellow', failed: 'red', 'timed-out': 'red' };
@@ -109,8 +112,13 @@ const arns = new WeakMap<RotateResult, string>();
 /**
  * Polls DescribeSecret until each rotation's version carries AWSCURRENT
  * (rotated), loses AWSPENDING without becoming current (failed: abandoned or
- * cancelled), or the timeout passes (a failed rotation in AWS leaves
- * AWSPENDING where it is, so it shows as timed-out; `rotor doctor` tells why).
+ * cancelled), or the timeout passes. A failed rotation in AWS leaves AWSPENDING
+ * where it is (DescribeSecret shows nothing of it), so every other second one
+ * CloudTrail LookupEvents query (EventName = RotationFailed, since the command
+ * started) looks for the waiting secrets' failures: the first one ends that
+ * secret's wait as `failed` with the event (time, step, category, message).
+ * CloudTrail shows events about 5 minutes after they happen in AWS (at once
+ * locally); without cloudtrail:LookupEvents the wait ends at --timeout as before.
  */
 async function waitAll(
   client: SecretsManagerClient, rotations: RotateResult[], opts: RotateOptions, started: number,
@@ -119,8 +127,31 @@ async function waitAll(
   const deadline = Date.now() + opts.timeout * 1000;
   const bar = progressBar(rotations.length, opts.json);
   let waiting = [...rotations];
+  const ct = cloudTrailClient(opts);
+  let ctError: string | undefined;
+  let ctNext = 0;
+  const since = new Date(started - 1_000); // CloudTrail times are whole seconds
   try {
     while (waiting.length > 0) {
+      if (ctError === undefined && Date.now() >= ctNext) {
+        ctNext = Date.now() + 2_000; // LookupEvents: 2 requests per second per account and Region
+        try {
+          const byArn = new Map(waiting.map((r) => [arns.get(r)!, r]));
+          const failures = await lookupRotationEvents(ct, { names: ['RotationFailed'], start: since, secretArns: new Set(byArn.keys()) });
+          for (const f of failures.reverse()) { // oldest first: the first failure of each rotation
+            const r = byArn.get(f.secretArn);
+            if (!r || r.outcome !== 'started') continue;
+            r.outcome = 'failed';
+            r.event = { event: f.event, time: f.time, ...(f.step ? { step: f.step } : {}), ...(f.category ? { category: f.category } : {}), ...(f.message ? { message: f.message } : {}) };
+            r.detail = `${f.event} at ${f.time}${f.step ? ` in ${f.step}` : ''}${f.category ? ` [${f.category}]` : ''}: ${f.message ?? 'see the rotation function\'s log'}; run rotor doctor ${r.secret}`;
+          }
+        } catch (e) {
+          ctError = describeError(e);
+          if (!opts.json) process.stderr.write(`note: could not read rotation failures from CloudTrail (${ctError}); waiting on DescribeSecret only\n`);
+        }
+        waiting = waiting.filter((r) => r.outcome === 'started');
+        if (waiting.length === 0) break;
+      }
       await mapWithConcurrency(waiting, opts.concurrency, async (r) => {
         try {
           const d = await call(() => client.send(new DescribeSecretCommand({ SecretId: arns.get(r)! })));
@@ -151,6 +182,7 @@ async function waitAll(
     }
   } finally {
     bar?.stop();
+    ct.destroy();
   }
 }
 

@@ -23,6 +23,15 @@ beforeAll(async () => {
   await stack.configure(await secretFor('bad'), stack.failingFn); // every rotation of this one fails
   await secretFor('unmanaged', [{ Key: 'group', Value: 'g1' }]);
   await stack.configure(arns.unmanaged, stack.realFn);
+  // A function that fails in setSecret the way the rotation function reports it: step, [category], message, action.
+  const netFn = stack.local.lambdaArn('rotor-net-failure');
+  stack.local.registerRotationFunction(netFn, {
+    kind: 'in-process',
+    handler: async (e) => {
+      if ((e as { Step: string }).Step === 'setSecret') throw new Error('setSecret: [network] could not reach db.internal:5432 (code ECONNREFUSED). Allow the function\'s security group on the database port.');
+    },
+  });
+  await stack.configure(await secretFor('cat', [MANAGED]), netFn);
 }, 60_000);
 
 afterAll(async () => {
@@ -30,18 +39,24 @@ afterAll(async () => {
   await pg?.stop();
 });
 
-test('rotate --wait: two rotated for real, the injected failure reported, the unmanaged one skipped; exit 1; the same --request-id starts nothing twice', async () => {
-  const r = await rotor(['rotate', 'rotate/a', 'rotate/b', 'rotate/bad', 'rotate/unmanaged', 'rotate/missing', '--wait', '--timeout', '4', '--request-id', 'ticket-42', '--json'], stack.env);
+test('rotate --wait: two rotated for real, the injected failure reported as soon as it happened (with its event), the unmanaged one skipped; exit 1; the same --request-id starts nothing twice', async () => {
+  // --timeout 3600: the command only ends this test in time (the child is killed at 40 s) by
+  // returning when the failure is known, not when the wait times out.
+  const r = await rotor(['rotate', 'rotate/a', 'rotate/b', 'rotate/bad', 'rotate/unmanaged', 'rotate/missing', '--wait', '--timeout', '3600', '--request-id', 'ticket-42', '--json'], stack.env);
   expect(r.code).toBe(1);
   const out = JSON.parse(r.stdout);
   const by = Object.fromEntries(out.results.map((x: { secret: string }) => [x.secret, x]));
   expect(by['rotate/a']).toMatchObject({ outcome: 'rotated' });
   expect(by['rotate/b']).toMatchObject({ outcome: 'rotated' });
-  expect(by['rotate/bad']).toMatchObject({ outcome: 'timed-out' });
-  expect(by['rotate/bad'].detail).toMatch(/AWSPENDING still on version .* run rotor doctor rotate\/bad/);
+  expect(by['rotate/bad']).toMatchObject({
+    outcome: 'failed',
+    event: { event: 'RotationFailed', step: 'createSecret', message: expect.stringMatching(/injected failure: setSecret cannot reach the database/) },
+  });
+  expect(Date.parse(by['rotate/bad'].event.time)).toBeGreaterThan(Date.now() - 120_000);
+  expect(by['rotate/bad'].detail).toMatch(/^RotationFailed at .* in createSecret: .*injected failure.*; run rotor doctor rotate\/bad$/);
   expect(by['rotate/unmanaged']).toMatchObject({ outcome: 'skipped', reason: 'not-managed' });
   expect(by['rotate/missing']).toMatchObject({ outcome: 'failed', reason: 'not-found' });
-  expect(out.summary).toMatchObject({ rotated: 2, failed: 1, timedOut: 1, skipped: 1 });
+  expect(out.summary).toMatchObject({ rotated: 2, failed: 2, timedOut: 0, skipped: 1 });
   // The passwords really changed, and none was printed.
   expect(await canLogin({ ...pg, host: 'localhost' }, 'rot_a', passwords.a)).toBe(false);
   for (const pw of Object.values(passwords)) expect(r.stdout + r.stderr).not.toContain(pw);
@@ -53,7 +68,16 @@ test('rotate --wait: two rotated for real, the injected failure reported, the un
   expect(again.code).toBe(0);
   const after = await stack.sm.send(new DescribeSecretCommand({ SecretId: arns.a }));
   expect(Object.keys(after.VersionIdsToStages ?? {}).length).toBe(versionsBefore);
-}, 45_000);
+}, 60_000);
+
+test('rotate --wait (table) prints the failure\'s event: step, category, message', async () => {
+  await stack.local.idle();
+  const r = await rotor(['rotate', 'rotate/cat', '--wait', '--timeout', '3600'], stack.env);
+  expect(r.stdout).toMatch(/rotate\/cat\s*│\s*failed\s*│/);
+  expect(r.stdout.replace(/\s*│\s*/g, ' ').replace(/\s+/g, ' ')).toMatch(/RotationFailed at \S+ in setSecret \[network\]: Error when executing lambda during setSecret step: .*could not reach db\.internal:5432/);
+  expect(r.code).toBe(1);
+  for (const pw of Object.values(passwords)) expect(r.stdout + r.stderr).not.toContain(pw);
+}, 60_000);
 
 test('rotate --tag (table): the stuck secret is skipped as in progress, the others start', async () => {
   const r = await rotor(['rotate', '--tag', 'group=g1'], stack.env);
