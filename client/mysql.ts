@@ -1,5 +1,5 @@
 import type { Connection as PromiseConnection, ConnectionOptions, Pool as PromisePool, PoolOptions } from 'mysql2/promise';
-import { applicationNameOf, connectWithRotation, type Attempt, type RotationAwareOptions } from './rotating-credential';
+import { applicationNameOf, connectWithRotation, latePassword, type Attempt, type RotationAwareOptions } from './rotating-credential';
 import { AWSCURRENT } from './secret-cache';
 
 /** ER_ACCESS_DENIED_ERROR: https://dev.mysql.com/doc/mysql-errors/8.0/en/server-error-reference.html#error_er_access_denied_error */
@@ -37,13 +37,37 @@ function optionsFor(a: Attempt, opts: RotationAwareOptions, base: ConnectionOpti
 }
 
 /**
+ * Makes a connection config read its password when mysql2 sends the
+ * credentials (after the server greeting and TLS), through latePassword.
+ * Not enumerable, so it does not show when the config is printed.
+ */
+function lateBound(config: Record<string, unknown>, opts: RotationAwareOptions, a: Attempt): void {
+  let assigned: unknown;
+  Object.defineProperty(config, 'password', {
+    configurable: true,
+    enumerable: false,
+    get: () => (assigned !== undefined ? assigned : latePassword(opts, a)),
+    // mysql2 assigns it for multi-factor authentication.
+    set: (v: unknown) => {
+      assigned = v;
+    },
+  });
+}
+
+/**
  * `mysql2/promise` createConnection with the credential from the cache; on
  * errno 1045 it retries as connectWithRotation describes (each attempt is a
  * new connection: mysql2 cannot re-authenticate a refused one).
  */
 export function createMysqlConnection(opts: RotationAwareOptions, base: ConnectionOptions = {}): Promise<PromiseConnection> {
-  const mysql = require('mysql2/promise') as MysqlPromise;
-  return connectWithRotation(opts, (a) => mysql.createConnection(optionsFor(a, opts, base)), isMysqlAuthFailure);
+  const core = require('mysql2') as typeof import('mysql2');
+  const { PromiseConnection: Wrapper } = require('mysql2/promise') as { PromiseConnection: new (c: unknown, p: PromiseConstructor) => PromiseConnection };
+  return connectWithRotation(opts, (a) => new Promise<PromiseConnection>((resolve, reject) => {
+    const conn = core.createConnection(optionsFor(a, opts, base));
+    lateBound((conn as unknown as { config: Record<string, unknown> }).config, opts, a);
+    conn.once('connect', () => resolve(new Wrapper(conn, Promise)));
+    conn.once('error', reject);
+  }), isMysqlAuthFailure);
 }
 
 /** mysql2 core pool internals this relies on (mysql2 3.x). */
@@ -75,7 +99,7 @@ export async function createMysqlPool(opts: RotationAwareOptions, base: PoolOpti
     const config = createConfig();
     if (next) {
       config.user = next.credential.username;
-      config.password = next.credential.password;
+      lateBound(config, opts, next);
     }
     return config;
   };

@@ -1,5 +1,5 @@
 import type { Client as PgClient, ClientConfig, PoolConfig, Pool as PgPool } from 'pg';
-import { applicationNameOf, connectWithRotation, type Attempt, type RotationAwareOptions } from './rotating-credential';
+import { applicationNameOf, connectWithRotation, latePassword, type Attempt, type RotationAwareOptions } from './rotating-credential';
 
 /** SQLSTATE invalid_password: https://www.postgresql.org/docs/current/errcodes-appendix.html */
 export const PG_INVALID_PASSWORD = '28P01';
@@ -77,7 +77,8 @@ export function rotationAwarePgClientClass(opts: RotationAwareOptions): ClientCl
       const c = a.credential;
       const cp = self.connectionParameters;
       cp.user = self.user = c.username;
-      cp.password = self.password = c.password;
+      // Asked for when the server requests it (pg calls a password function then): the newest usable version.
+      cp.password = self.password = () => latePassword(opts, a);
       cp.host = self.host = this.rotorConfig.host ?? c.host;
       cp.port = self.port = this.rotorConfig.port ?? c.port;
       cp.database = self.database = this.rotorConfig.database ?? c.dbname ?? 'postgres';

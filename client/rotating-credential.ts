@@ -40,6 +40,40 @@ export function applicationNameOf(opts: Pick<RotationAwareOptions, 'applicationN
   return head + suffix;
 }
 
+/**
+ * The password to send now, when the server asks for it (after TCP and TLS):
+ * if the attempt's version was refused in the meantime (another connection
+ * found out), the newest usable version of the same user instead (the user
+ * name went out with the startup packet). It narrows the time between
+ * choosing a credential and the server checking it to a few milliseconds.
+ * No Secrets Manager call; the attempt records the version used.
+ */
+export function latePassword(opts: RotationAwareOptions, attempt: Attempt): string {
+  const { cache, secretId } = opts;
+  if (cache.isRefused(secretId, attempt.versionId)) {
+    const candidates: Array<[CachedVersion | undefined, string]> = [
+      [cache.workingVersion(secretId), AWSPENDING],
+      [cache.peek(secretId, AWSCURRENT), AWSCURRENT],
+      [cache.peek(secretId, AWSPENDING), AWSPENDING],
+    ];
+    for (const [v, stage] of candidates) {
+      if (!v || v.versionId === attempt.versionId || cache.isRefused(secretId, v.versionId)) continue;
+      let c: DatabaseCredential;
+      try {
+        c = parseDatabaseCredential(v.secretString, secretId);
+      } catch {
+        continue;
+      }
+      if (c.username !== attempt.credential.username) continue;
+      attempt.versionId = v.versionId;
+      attempt.stage = stage;
+      attempt.credential = c;
+      break;
+    }
+  }
+  return attempt.credential.password;
+}
+
 function attemptOf(v: CachedVersion, stage: string, secretId: string): Attempt {
   return { stage, versionId: v.versionId, credential: parseDatabaseCredential(v.secretString, secretId) };
 }
