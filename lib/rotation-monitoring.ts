@@ -59,10 +59,12 @@ export class RotationMonitoring extends Construct {
     const topicArn = `arn:${Aws.PARTITION}:sns:${Aws.REGION}:${Aws.ACCOUNT_ID}:${topicName}`;
     this.key = new kms.Key(this, 'TopicKey', { enableKeyRotation: true, description: 'rotor: encrypts the rotation alarm topic' });
     // EventBridge and CloudWatch publish to an encrypted topic only if they may
-    // use its key; both only for this topic (SNS puts the topic ARN in the
-    // encryption context). CloudWatch also carries aws:SourceAccount; the KMS
-    // request SNS makes for an EventBridge delivery does not, so EventBridge is
-    // bound by the encryption context and by the topic policy's SourceArn.
+    // use its key; both only for this topic (SNS always puts the topic ARN in
+    // the encryption context). Who may publish (this rule, these alarms, this
+    // account: aws:SourceArn/aws:SourceAccount) is decided by the topic policy:
+    // the KMS request SNS makes on a service's behalf is not documented to
+    // carry those keys for every service (for EventBridge it does not), and a
+    // condition on a missing key would drop every notification silently.
     // https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
     this.key.addToResourcePolicy(
       new iam.PolicyStatement({
@@ -79,10 +81,7 @@ export class RotationMonitoring extends Construct {
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
-        conditions: {
-          StringEquals: { 'kms:EncryptionContext:aws:sns:topicArn': topicArn, 'aws:SourceAccount': account },
-          ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:*` },
-        },
+        conditions: { StringEquals: { 'kms:EncryptionContext:aws:sns:topicArn': topicArn } },
       }),
     );
     this.topic = new sns.Topic(this, 'Topic', { topicName, masterKey: this.key, enforceSSL: true, displayName: 'rotor rotation alarms' });

@@ -77,7 +77,8 @@ function edgesOf(w: WiredTemplate, config: { deploymentId: string; rotations?: {
       for (const action of ['kms:GenerateDataKey', 'kms:Decrypt']) {
         edges.push({
           from: 'each CloudWatch alarm', to: 'alarm topic key',
-          request: { principal: 'cloudwatch.amazonaws.com', action, resource: topicKey(topic), context: { ...ctx, 'kms:EncryptionContext:aws:sns:topicArn': topic } },
+          // Only the topic is assumed in the KMS request (SNS's encryption context), not the alarm.
+          request: { principal: 'cloudwatch.amazonaws.com', action, resource: topicKey(topic), context: { 'kms:EncryptionContext:aws:sns:topicArn': topic } },
           expected: 'Allowed',
         });
       }
@@ -204,6 +205,7 @@ function edgesOf(w: WiredTemplate, config: { deploymentId: string; rotations?: {
     const topic = w.ref(topicId);
     edges.push({ from: "another account's alarm", to: 'alarm topic', request: { principal: 'cloudwatch.amazonaws.com', action: 'sns:Publish', resource: topic, context: { 'aws:SourceArn': `arn:aws:cloudwatch:${w.env.region}:${OTHER_ACCOUNT}:alarm:x`, 'aws:SourceAccount': OTHER_ACCOUNT } }, expected: 'Denied' });
     edges.push({ from: 'another rule of this account', to: 'alarm topic', request: { principal: 'events.amazonaws.com', action: 'sns:Publish', resource: topic, context: { 'aws:SourceArn': `arn:aws:events:${w.env.region}:${acct}:rule/unrelated`, 'aws:SourceAccount': acct } }, expected: 'Denied' });
+    edges.push({ from: 'CloudWatch for another topic', to: 'alarm topic key', request: { principal: 'cloudwatch.amazonaws.com', action: 'kms:GenerateDataKey', resource: topicKey(topic), context: { 'kms:EncryptionContext:aws:sns:topicArn': `arn:aws:sns:${w.env.region}:${acct}:other` } }, expected: 'Denied' });
     edges.push({ from: 'EventBridge for another topic', to: 'alarm topic key', request: { principal: 'events.amazonaws.com', action: 'kms:GenerateDataKey', resource: topicKey(topic), context: { 'kms:EncryptionContext:aws:sns:topicArn': `arn:aws:sns:${w.env.region}:${acct}:other` } }, expected: 'Denied' });
   }
   return edges;
