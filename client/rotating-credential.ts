@@ -26,6 +26,8 @@ export interface Attempt {
   stage: string;
   versionId: string;
   credential: DatabaseCredential;
+  /** cache.mark() when the driver asked for the password (the server checks it moments later). */
+  askedMark?: number;
 }
 
 export const CLIENT_TAG = 'rotor-client';
@@ -71,6 +73,7 @@ export function latePassword(opts: RotationAwareOptions, attempt: Attempt): stri
       break;
     }
   }
+  attempt.askedMark = cache.mark();
   return attempt.credential.password;
 }
 
@@ -133,7 +136,8 @@ export async function connectWithRotation<T>(
       if (index >= 2) throw e;
       const failedAt = cache.mark();
       tried.add(attempt.versionId);
-      await cache.revalidate(secretId, attemptedAt);
+      // A refresh sent after the password went out saw labels at least as new as the password the server checked.
+      await cache.revalidate(secretId, attempt.askedMark ?? attemptedAt);
       let next = await untried();
       if (!next && cache.mark() <= failedAt) {
         await cache.revalidate(secretId, failedAt);
