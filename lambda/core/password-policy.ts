@@ -1,15 +1,15 @@
 import type { PasswordPolicy } from './function-config';
 
 /** GetRandomPassword's character classes (API_GetRandomPassword: "punctuation ... !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"). */
-const CLASSES = {
+export const CLASSES = {
   lowercase: 'abcdefghijklmnopqrstuvwxyz',
   uppercase: 'ABCDEFGHIJKLMNOPQRSTUVWXYZ',
   numbers: '0123456789',
   punctuation: '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~',
 } as const;
-type CharClass = keyof typeof CLASSES;
+export type CharClass = keyof typeof CLASSES;
 
-const EXCLUDED_BY: Record<CharClass, keyof PasswordPolicy> = {
+export const EXCLUDED_BY: Record<CharClass, keyof PasswordPolicy> = {
   lowercase: 'excludeLowercase',
   uppercase: 'excludeUppercase',
   numbers: 'excludeNumbers',

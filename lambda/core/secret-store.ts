@@ -1,6 +1,5 @@
 import {
   DescribeSecretCommand,
-  GetRandomPasswordCommand,
   GetSecretValueCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
@@ -8,7 +7,6 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { RotationError } from './errors';
-import type { PasswordPolicy } from './function-config';
 
 export const AWSCURRENT = 'AWSCURRENT';
 export const AWSPENDING = 'AWSPENDING';
@@ -104,30 +102,6 @@ export class SecretStore {
   /** Sets one tag on the secret (TagResource appends; an existing key gets the new value). */
   async tag(key: string, value: string): Promise<void> {
     await this.call('TagResource', () => this.client.send(new TagResourceCommand({ SecretId: this.secretId, Tags: [{ Key: key, Value: value }] })));
-  }
-
-  async randomPassword(policy: PasswordPolicy, engineExcludes: string): Promise<string> {
-    const out = await this.call('GetRandomPassword', () =>
-      this.client.send(
-        new GetRandomPasswordCommand({
-          PasswordLength: policy.length,
-          ExcludeCharacters: policy.excludeCharacters ?? engineExcludes,
-          ExcludeNumbers: policy.excludeNumbers,
-          ExcludePunctuation: policy.excludePunctuation,
-          ExcludeUppercase: policy.excludeUppercase,
-          ExcludeLowercase: policy.excludeLowercase,
-          RequireEachIncludedType: policy.requireEachIncludedType,
-        }),
-      ),
-    );
-    if (!out.RandomPassword) {
-      throw new RotationError({
-        category: 'configuration',
-        message: 'GetRandomPassword returned no password',
-        action: 'Check the password policy settings (ROTOR_PASSWORD_LENGTH, ROTOR_EXCLUDE_*) of the rotation function.',
-      });
-    }
-    return out.RandomPassword;
   }
 
   private async call<T>(operation: string, fn: () => Promise<T>): Promise<T> {

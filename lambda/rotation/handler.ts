@@ -65,7 +65,9 @@ export function createRotationHandler(deps: RotationHandlerDeps = {}) {
       client ??= new SecretsManagerClient({ maxAttempts: 5 });
       const store = new SecretStore(client, event.secretId);
       const remaining = () => (typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : 60_000);
-      const prefetched = event.step === 'finishSecret' ? {} : RotationContext.prefetch(store, event.token);
+      // Every step reads AWSCURRENT and the token's AWSPENDING value (finishSecret re-validates
+      // before promoting): read them concurrently with DescribeSecret, one round trip for all three.
+      const prefetched = RotationContext.prefetch(store, event.token);
       const metadata = await store.describe();
       const count = (name: string) => metrics.addMetric(name, MetricUnit.Count, 1);
       ctx = new RotationContext(event, store, setup.config, logger, metadata, remaining, rdsDirectory, prefetched, count);

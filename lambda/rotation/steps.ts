@@ -3,6 +3,7 @@ import { serializeDatabaseSecret, type DatabaseSecret } from '../core/database-s
 import { AWSCURRENT, AWSPENDING } from '../core/secret-store';
 import type { RotationContext } from './rotation-context';
 import { ROTATED_TARGET_TAG } from './rotated-target';
+import { generatePassword } from '../core/password-generator';
 import type { RotationStrategy } from './strategies/strategy';
 import type { RotationStep } from '../core/errors';
 
@@ -86,10 +87,8 @@ async function createSecret(ctx: RotationContext, strategy: RotationStrategy): P
     return 'already-done';
   }
   const engine = ctx.engine(current.secret);
-  const [password] = await Promise.all([
-    ctx.store.randomPassword(ctx.config.password, engine.defaultExcludedCharacters),
-    strategy.preflight?.(current.secret, ctx),
-  ]);
+  const password = generatePassword(ctx.config.password, engine.defaultExcludedCharacters);
+  await strategy.preflight?.(current.secret, ctx);
   const pending = await strategy.nextCredential(current.secret, password, ctx);
   const value = serializeDatabaseSecret(pending);
   if (value.length > MAX_SECRET_STRING) {

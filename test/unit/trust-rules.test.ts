@@ -1,4 +1,5 @@
 import { passwordPolicyViolation } from '../../lambda/core/password-policy';
+import { generatePassword } from '../../lambda/core/password-generator';
 import { effectiveTlsMode, strongerTls } from '../../lambda/core/tls-policy';
 import { replaceTopLevel, topLevelMembers } from '../../lambda/core/json-members';
 import { parseDatabaseSecret, serializeDatabaseSecret } from '../../lambda/core/database-secret';
@@ -112,5 +113,35 @@ describe('secret text kept byte for byte', () => {
   test('a key given twice is refused, whatever its escapes', () => {
     expect(() => parseDatabaseSecret('{"engine":"postgres","host":"a","username":"u","password":"p","host":"b"}', 'AWSCURRENT')).toThrow(/"host" more than once/);
     expect(() => parseDatabaseSecret('{"engine":"postgres","host":"a","username":"u","password":"p","\\u0068ost":"b"}', 'AWSCURRENT')).toThrow(/"host" more than once/);
+  });
+});
+
+describe('generatePassword (GetRandomPassword semantics, in the function)', () => {
+  test.each([
+    ['the default policy', { ...POLICY, length: 32 }, ':/@"\'\\'],
+    ['no punctuation', { ...POLICY, excludePunctuation: true }, ''],
+    ['digits only', { ...POLICY, excludeLowercase: true, excludeUppercase: true, excludePunctuation: true }, ''],
+    ['a custom exclusion list', { ...POLICY, excludeCharacters: 'abcABC012!#' }, '/@'],
+    ['no required types', { ...POLICY, length: 8, requireEachIncludedType: false }, ''],
+    ['exactly one of each type', { ...POLICY, length: 4 }, ''],
+  ])('%s: every password is one the policy check accepts', (_n, policy, engineExcludes) => {
+    for (let i = 0; i < 200; i++) {
+      const pw = generatePassword(policy, engineExcludes);
+      expect(pw).toHaveLength(policy.length);
+      expect(passwordPolicyViolation(pw, policy, engineExcludes)).toBeUndefined();
+    }
+  });
+  test('draws from the whole pool: every allowed character appears, no excluded one', () => {
+    const seen = new Set(Array.from({ length: 400 }, () => generatePassword({ ...POLICY, length: 64 }, '/@"')).join(''));
+    expect(seen.size).toBe(26 + 26 + 10 + 32 - 3);
+    for (const c of '/@" ') expect(seen.has(c)).toBe(false);
+  });
+  test('two passwords differ', () => {
+    expect(generatePassword(POLICY, '')).not.toBe(generatePassword(POLICY, ''));
+  });
+  test('a policy that excludes everything, or is too short for its required types, is a configuration error', () => {
+    const none = { ...POLICY, excludeLowercase: true, excludeUppercase: true, excludeNumbers: true, excludePunctuation: true };
+    expect(() => generatePassword(none, '')).toThrow(/excludes every character type/);
+    expect(() => generatePassword({ ...POLICY, length: 3 }, '')).toThrow(/ROTOR_PASSWORD_LENGTH 3 is too short/);
   });
 });
