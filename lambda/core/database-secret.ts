@@ -40,6 +40,25 @@ const KNOWN = new Set([
 ]);
 
 const MAX_FIELD = 1024;
+/** Deeper values are refused: comparing or copying them could exhaust the stack. */
+const MAX_DEPTH = 64;
+
+/** The deepest nesting of objects and arrays in a JSON text, counted without recursion. */
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+    } else if (c === '{' || c === '[') {
+      max = Math.max(max, ++depth);
+    } else if (c === '}' || c === ']') {
+      depth--;
+    }
+  }
+  return max;
+}
 
 /**
  * Parses a SecretString into a DatabaseSecret. Every message names the field
@@ -61,6 +80,9 @@ export function parseDatabaseSecret(secretString: string | undefined, label: str
     throw configurationError(`${where} is not a JSON object`, fix);
   }
   const obj = raw as Record<string, unknown>;
+  if (nestingDepth(secretString) > MAX_DEPTH) {
+    throw configurationError(`${where} nests objects or arrays more than ${MAX_DEPTH} levels deep`, fix);
+  }
   // JSON.parse keeps the last of repeated keys; another reader may keep the
   // first. Such a secret means two things at once: refuse it.
   const seen = new Set<string>();
@@ -94,10 +116,17 @@ export function parseDatabaseSecret(secretString: string | undefined, label: str
     );
   }
   const host = str('host', true)!;
-  if (/\s|\//.test(host)) throw configurationError(`"host" in ${where} is not a host name or address`, fix);
+  // Host names and addresses are ASCII (IDNs travel as punycode): no space, slash or control
+  // character, and no look-alike letters that lower-case into another name.
+  if (!/^[\x21-\x7e]+$/.test(host) || host.includes('/')) throw configurationError(`"host" in ${where} is not a host name or address (printable ASCII, no "/")`, fix);
 
   const port = parsePort(obj.port, where, fix, engine as EngineName);
   const username = str('username', true)!;
+  // Control and bidi characters have no place in a user name; printed by the CLI they could
+  // rewrite the operator's terminal.
+  if (/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(username)) {
+    throw configurationError(`"username" in ${where} contains a control or bidirectional-formatting character`, fix);
+  }
   const password = str('password', true)!;
   const dbname = str('dbname', false);
   const ssl = parseSsl(obj.ssl, where, fix);

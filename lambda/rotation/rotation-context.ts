@@ -167,6 +167,18 @@ export class RotationContext {
   assertCurrentAcceptable(current: DatabaseSecret, mayDiffer: ReadonlyArray<TargetField>): void {
     this.assertKnownTarget(current, mayDiffer);
     this.connectionSettings(current);
+    // A longer name would be cut by the server at login and in ALTER ROLE (PostgreSQL truncates
+    // to 63 bytes): another role's password would change, and testSecret would then refuse.
+    const engine = this.engine(current);
+    const max = engine.maxUsernameLength(current.engine);
+    const length = engine.usernameLength(current.username);
+    if (length > max) {
+      throw configurationError(
+        `"username" is ${length} ${engine.family === 'postgres' ? 'bytes' : 'characters'} long; ${current.engine} allows at most ${max}`,
+        'Fix "username" in the secret to the name the database knows. Nothing was changed.',
+        'UsernameTooLong',
+      );
+    }
   }
 
   /** Records the target of the credential becoming AWSCURRENT, when it is not recorded yet. */

@@ -51,6 +51,14 @@ export function checkContract(ctx: RotationContext): 'proceed' | 'nothing-to-do'
 function validatePending(ctx: RotationContext, strategy: RotationStrategy, current: DatabaseSecret, pending: DatabaseSecret): void {
   strategy.validatePending(current, pending, ctx);
   ctx.assertPolicyPassword(pending);
+  if (pending.password === current.password) {
+    // A "rotation" that keeps the password would report success and change nothing.
+    throw conflictError(
+      'the AWSPENDING password equals the AWSCURRENT password',
+      `The rotation function did not write it. Remove the AWSPENDING label from version ${ctx.token} (rotor doctor shows how), check who wrote it, and rotate again. Nothing was changed.`,
+      'PendingPasswordUnchanged',
+    );
+  }
 }
 
 /** The four steps, written once; the strategy and engine are the plug-ins. */

@@ -22,6 +22,16 @@ export class RdsMasterStrategy implements RotationStrategy {
     ctx.assertSameTarget(current, pending, 'AWSPENDING', this.mayDiffer);
   }
 
+  /**
+   * What setSecret would refuse about the database (RDS-managed password,
+   * another master user or endpoint) is refused in createSecret, before an
+   * AWSPENDING value exists. One RDS Describe call; no Secrets Manager call.
+   */
+  async preflight(current: DatabaseSecret, ctx: RotationContext): Promise<void> {
+    const { kind, identifier } = deployedResourceOf(current, ctx);
+    this.assertSameDatabase(current, await ctx.rds().describe(kind, identifier));
+  }
+
   async nextCredential(current: DatabaseSecret, password: string, ctx: RotationContext): Promise<DatabaseSecret> {
     deployedResourceOf(current, ctx);
     const max = MAX_LENGTH[ctx.engine(current).family];
