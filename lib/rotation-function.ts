@@ -18,7 +18,7 @@ export const ROTATION_STRATEGIES: readonly RotationStrategy[] = ['single-user', 
 export type TlsMode = 'verify-full' | 'require' | 'disable';
 export const TLS_MODES: readonly TlsMode[] = ['verify-full', 'require', 'disable'];
 
-/** Password policy passed to GetRandomPassword (`ROTOR_PASSWORD_LENGTH`, `ROTOR_EXCLUDE_*`). */
+/** Password policy of the passwords the function generates, with GetRandomPassword's semantics (`ROTOR_PASSWORD_LENGTH`, `ROTOR_EXCLUDE_*`). */
 export interface PasswordPolicy {
   /** @default 32 */
   readonly length?: number;
@@ -221,8 +221,8 @@ export class RotationFunction extends Construct implements ec2.IConnectable {
     if (this.secretsManagerEndpoint) this.secretsManagerEndpoint.connections.allowDefaultPortFrom(this.function, 'rotor rotation function');
     if (props.vpc) this.grantNetworkInterfaces(props.vpc.selectSubnets(props.vpcSubnets ?? defaultSubnets(props.vpc)).subnetIds);
 
-    // GetRandomPassword has no resource type: it can only be granted on "*".
-    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetRandomPassword'], resources: ['*'] }));
+    // No secretsmanager:GetRandomPassword (grantable only on "*"): the function draws passwords
+    // itself with node:crypto (lambda/core/password-generator.ts).
   }
 
   /**

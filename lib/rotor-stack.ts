@@ -254,11 +254,11 @@ export class RotorStack extends Stack {
   private acknowledgeNagFindings(): void {
     for (const fn of this.rotationFunctions.values()) {
       const ack = (ruleId: string, reason: string): void => Validations.of(fn.role).acknowledge({ id: ruleId, reason });
-      ack(
-        'AwsSolutions-IAM5[Resource::*]',
-        'secretsmanager:GetRandomPassword has no resource type and can only be granted on "*"; it generates a random string and touches no secret. ec2:DescribeNetworkInterfaces/DescribeSubnets (VPC placement) work only on "*" per the Lambda documentation. Every other action of the role is scoped to a secret, key, database, log group or network-interface ARN.',
-      );
       if (fn.isInVpc) {
+        ack(
+          'AwsSolutions-IAM5[Resource::*]',
+          'ec2:DescribeNetworkInterfaces/DescribeSubnets (VPC placement) work only on "*" per the Lambda documentation. Every other action of the role is scoped to a secret, key, database, log group or network-interface ARN (the function generates passwords itself: no GetRandomPassword).',
+        );
         ack(
           'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:network-interface/*]',
           'Lambda creates and deletes the function\'s VPC network interfaces with the execution role; their ids are not known in advance. Creation is also limited to the function\'s subnets and security groups (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions).',

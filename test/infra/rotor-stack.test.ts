@@ -49,12 +49,11 @@ describe('rotation functions', () => {
     }
   });
 
-  test('single-user function: GetRandomPassword on *, rotate actions and the rotated-target tag on its secret only, no KMS, no RDS', () => {
+  test('single-user function: rotate actions and the rotated-target tag on its secret only, no GetRandomPassword, no KMS, no RDS', () => {
     const st = statementsOf('RotationFunction');
     const secretsStmts = st.filter((s) => actions(s).some((a) => a.startsWith('secretsmanager:')));
     const secret = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:orders-ro-StUvWx`;
     expect(secretsStmts).toEqual([
-      { Effect: 'Allow', Action: 'secretsmanager:GetRandomPassword', Resource: '*' },
       {
         Effect: 'Allow',
         Action: 'secretsmanager:TagResource',
@@ -136,12 +135,11 @@ describe('rotation functions', () => {
     expect(st.flatMap(actions)).not.toContain('rds:ModifyDBCluster');
   });
 
-  test('no "*" resource except GetRandomPassword (rotation) and ListSecrets/BatchGetSecretValue (trigger)', () => {
+  test('no "*" resource except VPC placement (rotation) and ListSecrets/BatchGetSecretValue (trigger)', () => {
     const all = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
     const star = all.filter((s) => resources(s).includes('*')).map((s) => actions(s).join(','));
     expect(star.sort()).toEqual([
       ...Array(3).fill('ec2:DescribeNetworkInterfaces,ec2:DescribeSubnets'),
-      ...Array(3).fill('secretsmanager:GetRandomPassword'),
       'secretsmanager:ListSecrets,secretsmanager:BatchGetSecretValue',
     ]);
   });

@@ -156,7 +156,8 @@ function edgesOf(w: WiredTemplate, config: { deploymentId: string; rotations?: {
     }
     edges.push({ from: fn, to: `secret ${name}`, request: { principal: role, action: 'secretsmanager:TagResource', resource: secret, context: { 'aws:TagKeys': ['rotor:rotated-target'] } }, expected: 'Allowed' });
     edges.push({ from: fn, to: `secret ${name} (tag rotor:managed-by)`, request: { principal: role, action: 'secretsmanager:TagResource', resource: secret, context: { 'aws:TagKeys': ['rotor:managed-by'] } }, expected: 'Denied' });
-    edges.push({ from: fn, to: 'GetRandomPassword', request: { principal: role, action: 'secretsmanager:GetRandomPassword', resource: '*' }, expected: 'Allowed' });
+    // The function generates passwords itself: it holds no grant on "*" for that.
+    edges.push({ from: fn, to: 'GetRandomPassword', request: { principal: role, action: 'secretsmanager:GetRandomPassword', resource: '*' }, expected: 'Denied' });
     const tagged = { [`aws:ResourceTag/rotor:managed-by`]: config.deploymentId };
     edges.push({ from: 'trigger', to: `secret ${name} (tagged)`, request: { principal: triggerRole, action: 'secretsmanager:RotateSecret', resource: secret, context: tagged }, expected: 'Allowed' });
     // The resolver reads AWSCURRENT of managed secrets to match GuardDuty RDS findings (BatchGetSecretValue).
