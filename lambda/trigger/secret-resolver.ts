@@ -54,6 +54,8 @@ interface DatabaseFields {
   username?: string;
   dbInstanceIdentifier?: string;
   dbClusterIdentifier?: string;
+  /** Alternating users: the secret's credential is `name` or `name_clone`, whichever is current. */
+  masterarn?: string;
 }
 
 /**
@@ -248,7 +250,7 @@ function databaseFields(secretString: string | undefined): DatabaseFields {
   if (typeof raw !== 'object' || raw === null) return {};
   const o = raw as Record<string, unknown>;
   const s = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
-  return { host: s('host'), username: s('username'), dbInstanceIdentifier: s('dbInstanceIdentifier'), dbClusterIdentifier: s('dbClusterIdentifier') };
+  return { host: s('host'), username: s('username'), dbInstanceIdentifier: s('dbInstanceIdentifier'), dbClusterIdentifier: s('dbClusterIdentifier'), masterarn: s('masterarn') };
 }
 
 /**
@@ -265,7 +267,16 @@ export function matchesDatabase(f: DatabaseFields, t: { dbInstanceIdentifier?: s
   const sameDb =
     (instance !== undefined && (lower(f.dbInstanceIdentifier) === instance || hostLabel === instance)) ||
     (cluster !== undefined && (lower(f.dbClusterIdentifier) === cluster || hostLabel === cluster));
-  return sameDb && (t.user === undefined || f.username === t.user);
+  return sameDb && (t.user === undefined || f.username === t.user || (f.masterarn !== undefined && f.username !== undefined && baseName(f.username) === baseName(t.user)));
+}
+
+/**
+ * An alternating-users secret (it names a master) stands for both `name` and
+ * `name_clone`: a finding about either user concerns it, whichever is
+ * AWSCURRENT now (the other one is AWSPREVIOUS and still logs in).
+ */
+function baseName(user: string): string {
+  return user.endsWith('_clone') ? user.slice(0, -'_clone'.length) : user;
 }
 
 function describeFilters(filters: TagFilter[]): string {

@@ -261,5 +261,12 @@ describe('database matching', () => {
     expect(matchesDatabase({ host: 'db.internal', username: 'a' }, { dbInstanceIdentifier: 'db' })).toBe(false);
     expect(matchesDatabase({ host: 'x', dbClusterIdentifier: 'c1' }, { dbInstanceIdentifier: 'i1', dbClusterIdentifier: 'c1' })).toBe(true);
     expect(matchesDatabase({ host: 'c1.cluster-abc.eu-west-1.rds.amazonaws.com' }, { dbClusterIdentifier: 'c1' })).toBe(true);
+    // Alternating users: a finding about app (now AWSPREVIOUS) or app_clone concerns the secret whose AWSCURRENT is the other.
+    const alt = { dbInstanceIdentifier: 'db', username: 'app_clone', masterarn: 'arn:master' };
+    expect(matchesDatabase(alt, { dbInstanceIdentifier: 'db', user: 'app' })).toBe(true);
+    expect(matchesDatabase({ ...alt, username: 'app' }, { dbInstanceIdentifier: 'db', user: 'app_clone' })).toBe(true);
+    expect(matchesDatabase(alt, { dbInstanceIdentifier: 'db', user: 'other' })).toBe(false);
+    // Without a master the secret is single-user: app_clone is another user.
+    expect(matchesDatabase({ dbInstanceIdentifier: 'db', username: 'app_clone' }, { dbInstanceIdentifier: 'db', user: 'app' })).toBe(false);
   });
 });
