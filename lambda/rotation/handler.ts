@@ -10,7 +10,8 @@ import type { Context } from 'aws-lambda';
 import { RotationError, isRotationError } from '../core/errors';
 import { readFunctionConfig, type FunctionConfig } from '../core/function-config';
 import { createLogger } from '../core/logger';
-import { SecretStore } from '../core/secret-store';
+import { AWSCURRENT, SecretStore } from '../core/secret-store';
+import { VersionCache } from './version-cache';
 import { parseRotationEvent, type RotationEvent } from './event';
 import { RotationContext } from './rotation-context';
 import { checkContract, runStep } from './steps';
@@ -48,6 +49,7 @@ export function createRotationHandler(deps: RotationHandlerDeps = {}) {
     return rds;
   };
   let setup: { config: FunctionConfig; strategy: RotationStrategy } | undefined;
+  const versions = new VersionCache();
 
   const base = async (rawEvent: unknown, context: Context): Promise<void> => {
     const started = Date.now();
@@ -66,11 +68,21 @@ export function createRotationHandler(deps: RotationHandlerDeps = {}) {
       const store = new SecretStore(client, event.secretId);
       const remaining = () => (typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : 60_000);
       // Every step reads AWSCURRENT and the token's AWSPENDING value (finishSecret re-validates
-      // before promoting): read them concurrently with DescribeSecret, one round trip for all three.
-      const prefetched = RotationContext.prefetch(store, event.token);
+      // before promoting): read them concurrently with DescribeSecret, one round trip for all
+      // three, or none where the container's cache already holds them.
+      const prefetched = versions.prefetch(store, event.token);
+      if (setup.strategy.name === 'alternating-users' && (event.step === 'createSecret' || event.step === 'setSecret')) {
+        // The master's AWSCURRENT is read in the same round trip when the cached current value names it.
+        const masterarn = masterArnOf(prefetched.speculativeCurrent?.secretString);
+        if (masterarn) {
+          const value = store.withSecretId(masterarn).get(AWSCURRENT);
+          value.catch(() => undefined);
+          prefetched.master = { secretId: masterarn, value };
+        }
+      }
       const metadata = await store.describe();
       const count = (name: string) => metrics.addMetric(name, MetricUnit.Count, 1);
-      ctx = new RotationContext(event, store, setup.config, logger, metadata, remaining, rdsDirectory, prefetched, count);
+      ctx = new RotationContext(event, store, setup.config, logger, metadata, remaining, rdsDirectory, prefetched, count, versions);
       logger.debug('step started', { strategy: setup.strategy.name });
       const outcome = checkContract(ctx) === 'nothing-to-do' ? 'nothing-to-do' : await runStep(event.step, ctx, setup.strategy);
       logger.info('step finished', { outcome, durationMs: Date.now() - started });
@@ -95,4 +107,14 @@ export function createRotationHandler(deps: RotationHandlerDeps = {}) {
   };
 
   return middy(base).use(injectLambdaContext(logger, { resetKeys: true })).use(logMetrics(metrics));
+}
+
+/** `masterarn` of a cached secret value, if it has one (a hint only: the value is parsed and checked where it is used). */
+function masterArnOf(secretString: string | undefined): string | undefined {
+  try {
+    const m = (JSON.parse(secretString ?? 'null') as { masterarn?: unknown } | null)?.masterarn;
+    return typeof m === 'string' && m.length > 0 ? m : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -17,7 +17,7 @@ export async function masterCredentialFor(user: DatabaseSecret, ctx: RotationCon
       'Add "masterarn" (the ARN of the secret holding the master/admin credential) to the secret, or use the single-user strategy.',
     );
   }
-  const stored = await ctx.storeFor(user.masterarn).get(AWSCURRENT);
+  const stored = await ctx.currentOf(user.masterarn);
   if (!stored) {
     throw configurationError('the master secret named by "masterarn" has no AWSCURRENT value', 'Store the master credential in that secret, then rotate again.');
   }

@@ -6,6 +6,7 @@ import type { RdsDirectory } from '../core/rds-directory';
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, type SecretMetadata, type SecretStore, type StoredVersion } from '../core/secret-store';
 import type { ConnectionSettings, DatabaseEngine, DatabaseSession } from './engines/engine';
 import { engineFor } from './engines';
+import { VersionCache, type Prefetched } from './version-cache';
 import type { RotationEvent } from './event';
 import { passwordPolicyViolation } from '../core/password-policy';
 import { effectiveTlsMode } from '../core/tls-policy';
@@ -34,27 +35,34 @@ export class RotationContext {
     /** The RDS API, created on first use (only rds-master and RDS-managed master secrets need it). */
     readonly rds: () => RdsDirectory,
     /** Reads started before the contract checks, concurrently with DescribeSecret. */
-    private readonly prefetched: Partial<Record<'current' | 'pending', Promise<StoredVersion | undefined>>> = {},
+    private readonly prefetched: Prefetched = {},
     /** Counts an EMF metric (by Step and Engine) for an event worth an alarm. */
     readonly count: (metric: string) => void = () => {},
+    /** The container's cache of version values (a fresh one when none is given). */
+    private readonly versionCache: VersionCache = new VersionCache(),
   ) {}
-
-  /**
-   * Starts the reads of AWSCURRENT and of the token's AWSPENDING version, so
-   * they run concurrently with DescribeSecret. Failures surface only where
-   * the value is used.
-   */
-  static prefetch(store: SecretStore, token: string): Record<'current' | 'pending', Promise<StoredVersion | undefined>> {
-    const current = store.get(AWSCURRENT);
-    const pending = store.get(AWSPENDING, token);
-    current.catch(() => undefined);
-    pending.catch(() => undefined);
-    return { current, pending };
-  }
 
   /** Another secret (e.g. the master secret named by `masterarn`), read with the same client. */
   storeFor(secretId: string): SecretStore {
     return this.store.withSecretId(secretId);
+  }
+
+  /** AWSCURRENT of another secret; the read started with DescribeSecret when the handler could foresee it. */
+  currentOf(secretId: string): Promise<StoredVersion | undefined> {
+    const m = this.prefetched.master;
+    return m && m.secretId === secretId ? m.value : this.storeFor(secretId).get(AWSCURRENT);
+  }
+
+  /** Writes the token's AWSPENDING value and remembers it for the later steps. */
+  async putPending(value: string): Promise<void> {
+    await this.store.putPending(this.token, value, this.event.rotationToken);
+    this.versionCache.put(this.store.secretId, this.token, value);
+  }
+
+  /** Moves AWSCURRENT to the token's version. */
+  async promote(from: string | undefined): Promise<void> {
+    await this.store.moveCurrent(this.token, from);
+    this.versionCache.setCurrent(this.store.secretId, this.token);
   }
 
   get token(): string {
@@ -71,7 +79,12 @@ export class RotationContext {
 
   current(): Promise<VersionedSecret> {
     return this.once('current', async () => {
-      const v = await (this.prefetched.current ?? this.store.get(AWSCURRENT));
+      const speculative = this.prefetched.speculativeCurrent;
+      const v = this.prefetched.current
+        ? await this.prefetched.current
+        : speculative && speculative.versionId === this.currentVersionId()
+          ? speculative
+          : await this.versionCache.readCurrent(this.store);
       if (!v) {
         throw configurationError('the secret has no AWSCURRENT value', 'Store the database credential in the secret (PutSecretValue) before turning rotation on.');
       }
@@ -85,6 +98,7 @@ export class RotationContext {
   pendingOrUndefined(): Promise<DatabaseSecret | undefined> {
     return this.once('pending', async () => {
       const v = await (this.prefetched.pending ?? this.store.get(AWSPENDING, this.token));
+      if (v) this.versionCache.put(this.store.secretId, v.versionId, v.secretString);
       return v ? parseDatabaseSecret(v.secretString, AWSPENDING) : undefined;
     });
   }

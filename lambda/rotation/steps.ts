@@ -105,7 +105,7 @@ async function createSecret(ctx: RotationContext, strategy: RotationStrategy): P
       'Remove unneeded fields from the secret JSON so that a longer password still fits, then rotate again.',
     );
   }
-  await ctx.store.putPending(ctx.token, value, ctx.event.rotationToken);
+  await ctx.putPending(value);
   return 'done';
 }
 
@@ -159,6 +159,6 @@ async function finishSecret(ctx: RotationContext, strategy: RotationStrategy): P
   // Recorded before the labels move: if the tag cannot be written the
   // rotation stops with nothing promoted, and a retry writes the same value.
   await ctx.recordTarget(pending, strategy.mayDiffer);
-  await ctx.store.moveCurrent(ctx.token, currentVersion);
+  await ctx.promote(currentVersion);
   return 'done';
 }

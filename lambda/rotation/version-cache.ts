@@ -1,0 +1,86 @@
+import { AWSCURRENT, AWSPENDING, type SecretStore, type StoredVersion } from '../core/secret-store';
+
+/**
+ * Secret values by secret ARN and VersionId, kept for the life of a Lambda
+ * container. A version's value never changes (PutSecretValue with an
+ * existing VersionId and another value fails: API_PutSecretValue), so a
+ * cached value is always right; only which version carries AWSCURRENT can
+ * change, and that comes from DescribeSecret in every step. The four steps
+ * of one rotation usually run in one warm container, so after createSecret
+ * the later steps read no value at all.
+ */
+export class VersionCache {
+  private readonly values = new Map<string, string>();
+  private readonly currentIds = new Map<string, string>();
+
+  constructor(private readonly maxEntries = 64) {}
+
+  get(secretId: string, versionId: string): string | undefined {
+    const key = `${secretId}\n${versionId}`;
+    const v = this.values.get(key);
+    if (v !== undefined) {
+      // Least recently used goes first.
+      this.values.delete(key);
+      this.values.set(key, v);
+    }
+    return v;
+  }
+
+  put(secretId: string, versionId: string, secretString: string | undefined): void {
+    if (secretString === undefined) return;
+    const key = `${secretId}\n${versionId}`;
+    this.values.delete(key);
+    this.values.set(key, secretString);
+    while (this.values.size > this.maxEntries) this.values.delete(this.values.keys().next().value as string);
+  }
+
+  /** The version this container last saw carrying AWSCURRENT, if its value is cached. */
+  lastCurrent(secretId: string): StoredVersion | undefined {
+    const id = this.currentIds.get(secretId);
+    const secretString = id === undefined ? undefined : this.get(secretId, id);
+    return id === undefined || secretString === undefined ? undefined : { versionId: id, secretString, stages: [AWSCURRENT] };
+  }
+
+  setCurrent(secretId: string, versionId: string): void {
+    this.currentIds.set(secretId, versionId);
+  }
+
+  /**
+   * Reads for one step, started before DescribeSecret answers: the token's
+   * AWSPENDING value (from the cache when known), and AWSCURRENT unless the
+   * cache holds the version this container last saw as current (confirmed or
+   * refuted by DescribeSecret). Failures surface only where the value is used.
+   */
+  prefetch(store: SecretStore, token: string): Prefetched {
+    const id = store.secretId;
+    const cachedPending = this.get(id, token);
+    const pending = cachedPending !== undefined
+      ? Promise.resolve<StoredVersion>({ versionId: token, secretString: cachedPending, stages: [AWSPENDING] })
+      : store.get(AWSPENDING, token).then((v) => (v && this.put(id, v.versionId, v.secretString), v));
+    const speculative = this.lastCurrent(id);
+    const current = speculative ? undefined : this.readCurrent(store);
+    pending.catch(() => undefined);
+    current?.catch(() => undefined);
+    return { pending, current, speculativeCurrent: speculative };
+  }
+
+  /** GetSecretValue(AWSCURRENT), remembered. */
+  readCurrent(store: SecretStore): Promise<StoredVersion | undefined> {
+    return store.get(AWSCURRENT).then((v) => {
+      if (v) {
+        this.put(store.secretId, v.versionId, v.secretString);
+        this.setCurrent(store.secretId, v.versionId);
+      }
+      return v;
+    });
+  }
+}
+
+export interface Prefetched {
+  pending?: Promise<StoredVersion | undefined>;
+  current?: Promise<StoredVersion | undefined>;
+  /** The cached version last seen as AWSCURRENT; used when DescribeSecret confirms it still is. */
+  speculativeCurrent?: StoredVersion;
+  /** Alternating users: AWSCURRENT of the master secret the cached current value names. */
+  master?: { secretId: string; value: Promise<StoredVersion | undefined> };
+}

@@ -1,0 +1,87 @@
+/**
+ * Secrets Manager calls per step of a rotation in one warm container (the
+ * usual case: Lambda runs the four steps in the same container). The
+ * container's version cache (lambda/rotation/version-cache.ts) means the
+ * later steps read no value: each step is one DescribeSecret, plus the write
+ * it exists for. Counts, not timings.
+ */
+import { startBed, type ReliabilityBed } from '../reliability/support/reliability-kit';
+import { CreateSecretCommand, DescribeSecretCommand, PutSecretValueCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
+
+jest.setTimeout(60_000);
+
+let bed: ReliabilityBed;
+beforeAll(async () => {
+  bed = await startBed({ engine: 'postgres', rotation: { maxAttempts: 1, initialBackoffMs: 10, maxBackoffMs: 20 } });
+});
+afterAll(async () => bed?.stop());
+
+/** The calls the function makes, by step, for one rotation of `arn` (the test's own calls are not counted). */
+async function callsPerStep(arn: string, fn: string): Promise<Record<string, string[]>> {
+  const calls: Record<string, string[]> = {};
+  let step = 'none';
+  bed.local.observeInvocations((e) => {
+    if (e.secretArn === arn && e.phase === 'start') step = e.step;
+  });
+  bed.local.faults.setInterceptor((c) => {
+    if (c.phase !== 'before' || step === 'none' || c.op === 'RotateSecret') return;
+    const what = c.op === 'GetSecretValue' ? `GetSecretValue(${c.input.VersionStage ?? c.input.VersionId}${c.input.SecretId === arn ? '' : ', other secret'})` : c.op;
+    (calls[step] ??= []).push(what);
+  });
+  try {
+    const outcome = await bed.rotate(arn, fn);
+    expect(outcome.eventName).toBe('RotationSucceeded');
+  } finally {
+    bed.local.faults.setInterceptor(undefined);
+    bed.local.observeInvocations(undefined);
+  }
+  for (const k of Object.keys(calls)) calls[k].sort();
+  return calls;
+}
+
+test('single-user, warm container: after createSecret no step reads a value; finishSecret records the target once', async () => {
+  const fn = bed.registerInProcess('reads-single');
+  const { arn } = await bed.roleWithSecret('reads_su');
+  expect(await callsPerStep(arn, fn)).toEqual({
+    createSecret: ['DescribeSecret', 'GetSecretValue(AWSCURRENT)', 'GetSecretValue(AWSPENDING)', 'PutSecretValue'],
+    setSecret: ['DescribeSecret'],
+    testSecret: ['DescribeSecret'],
+    finishSecret: ['DescribeSecret', 'TagResource', 'UpdateSecretVersionStage'],
+  });
+  // The next rotation in the same container: AWSCURRENT comes from the cache too, and the target is already recorded.
+  expect(await callsPerStep(arn, fn)).toEqual({
+    createSecret: ['DescribeSecret', 'GetSecretValue(AWSPENDING)', 'PutSecretValue'],
+    setSecret: ['DescribeSecret'],
+    testSecret: ['DescribeSecret'],
+    finishSecret: ['DescribeSecret', 'UpdateSecretVersionStage'],
+  });
+});
+
+test('a value written by someone else between rotations is read, not taken from the cache', async () => {
+  const fn = bed.registerInProcess('reads-rewrite');
+  const { name, password, arn } = await bed.roleWithSecret('reads_rw');
+  await callsPerStep(arn, fn);
+  // The owner puts the credential back by hand (AWSCURRENT moves to a version the container has not seen).
+  const current = await bed.current(arn);
+  const labels = (await bed.sm.send(new DescribeSecretCommand({ SecretId: arn }))).VersionIdsToStages ?? {};
+  const finished = Object.entries(labels).find(([, st]) => st.includes('AWSPENDING'))?.[0];
+  await bed.sm.send(new PutSecretValueCommand({ SecretId: arn, SecretString: JSON.stringify({ ...current, note: 'edited' }) }));
+  // The finished AWSPENDING label would block RotateSecret once AWSCURRENT moved away from it.
+  if (finished) await bed.sm.send(new UpdateSecretVersionStageCommand({ SecretId: arn, VersionStage: 'AWSPENDING', RemoveFromVersionId: finished }));
+  const calls = await callsPerStep(arn, fn);
+  expect(calls.createSecret).toContain('GetSecretValue(AWSCURRENT)');
+  expect((await bed.current(arn)).note).toBe('edited');
+  expect(await bed.canLogin(name, password)).toBe(false);
+});
+
+test('alternating users, warm container: the master is read in the same round trip as DescribeSecret', async () => {
+  const fn = bed.registerInProcess('reads-alt', { env: { ROTOR_STRATEGY: 'alternating-users' } });
+  const su = bed.f.pg.superuser;
+  const master = await bed.sm.send(new CreateSecretCommand({ Name: 'reads/master', SecretString: JSON.stringify(bed.f.secretFor(su.username, su.password)) }));
+  const app = 'reads_alt_app';
+  const appPassword = await bed.f.createRole(app);
+  const secret = await bed.sm.send(new CreateSecretCommand({ Name: 'reads/alt', SecretString: JSON.stringify(bed.f.secretFor(app, appPassword, { masterarn: master.ARN })) }));
+  const calls = await callsPerStep(secret.ARN!, fn);
+  expect(calls.setSecret).toEqual(['DescribeSecret', 'GetSecretValue(AWSCURRENT, other secret)']);
+  expect(calls.testSecret).toEqual(['DescribeSecret']);
+});
