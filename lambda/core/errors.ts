@@ -4,6 +4,7 @@
  * from our own templates; driver text only enters after redaction.
  */
 export type ErrorCategory =
+  | 'timeout'
   | 'network'
   | 'tls'
   | 'authentication'
@@ -76,4 +77,17 @@ export function conflictError(message: string, action: string, code?: string): R
 
 export function isRotationError(e: unknown): e is RotationError {
   return e instanceof RotationError;
+}
+
+/**
+ * The step ran out of its Lambda time. Categorized like every failure, so
+ * the lifecycle event, the log and the alarm say which step and what to do.
+ */
+export function deadlineError(what: string): RotationError {
+  return new RotationError({
+    category: 'timeout',
+    code: 'DeadlineReached',
+    message: `${what} before the Lambda deadline`,
+    action: 'Secrets Manager retries the rotation, and each step is safe to run again. If it repeats, find what is slow (the database login, RDS, the Secrets Manager endpoint) or raise the function timeout.',
+  });
 }

@@ -7,7 +7,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { RDSClient } from '@aws-sdk/client-rds';
 import type { RdsDirectory } from '../core/rds-directory';
 import type { Context } from 'aws-lambda';
-import { RotationError, isRotationError } from '../core/errors';
+import { RotationError, deadlineError, isRotationError } from '../core/errors';
 import { readFunctionConfig, type FunctionConfig } from '../core/function-config';
 import { createLogger } from '../core/logger';
 import { AWSCURRENT, SecretStore } from '../core/secret-store';
@@ -51,6 +51,32 @@ export function createRotationHandler(deps: RotationHandlerDeps = {}) {
   let setup: { config: FunctionConfig; strategy: RotationStrategy } | undefined;
   const versions = new VersionCache();
 
+  /** One step: the reads, the contract checks, the step. `onContext` hands the context to the caller's metrics. */
+  const runOneStep = async (
+    event: RotationEvent, store: SecretStore, run: { config: FunctionConfig; strategy: RotationStrategy },
+    remaining: () => number, onContext: (c: RotationContext) => void,
+  ) => {
+    // Every step reads AWSCURRENT and the token's AWSPENDING value (finishSecret re-validates
+    // before promoting): read them concurrently with DescribeSecret, one round trip for all
+    // three, or none where the container's cache already holds them.
+    const prefetched = versions.prefetch(store, event.token);
+    if (run.strategy.name === 'alternating-users' && (event.step === 'createSecret' || event.step === 'setSecret')) {
+      // The master's AWSCURRENT is read in the same round trip when the cached current value names it.
+      const masterarn = masterArnOf(prefetched.speculativeCurrent?.secretString);
+      if (masterarn) {
+        const value = store.withSecretId(masterarn).get(AWSCURRENT);
+        value.catch(() => undefined);
+        prefetched.master = { secretId: masterarn, value };
+      }
+    }
+    const metadata = await store.describe();
+    const count = (name: string) => metrics.addMetric(name, MetricUnit.Count, 1);
+    const ctx = new RotationContext(event, store, run.config, logger, metadata, remaining, rdsDirectory, prefetched, count, versions);
+    onContext(ctx);
+    logger.debug('step started', { strategy: run.strategy.name });
+    return checkContract(ctx) === 'nothing-to-do' ? 'nothing-to-do' : runStep(event.step, ctx, run.strategy);
+  };
+
   const base = async (rawEvent: unknown, context: Context): Promise<void> => {
     const started = Date.now();
     let event: RotationEvent | undefined;
@@ -67,24 +93,7 @@ export function createRotationHandler(deps: RotationHandlerDeps = {}) {
       client ??= new SecretsManagerClient({ maxAttempts: 5 });
       const store = new SecretStore(client, event.secretId);
       const remaining = () => (typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : 60_000);
-      // Every step reads AWSCURRENT and the token's AWSPENDING value (finishSecret re-validates
-      // before promoting): read them concurrently with DescribeSecret, one round trip for all
-      // three, or none where the container's cache already holds them.
-      const prefetched = versions.prefetch(store, event.token);
-      if (setup.strategy.name === 'alternating-users' && (event.step === 'createSecret' || event.step === 'setSecret')) {
-        // The master's AWSCURRENT is read in the same round trip when the cached current value names it.
-        const masterarn = masterArnOf(prefetched.speculativeCurrent?.secretString);
-        if (masterarn) {
-          const value = store.withSecretId(masterarn).get(AWSCURRENT);
-          value.catch(() => undefined);
-          prefetched.master = { secretId: masterarn, value };
-        }
-      }
-      const metadata = await store.describe();
-      const count = (name: string) => metrics.addMetric(name, MetricUnit.Count, 1);
-      ctx = new RotationContext(event, store, setup.config, logger, metadata, remaining, rdsDirectory, prefetched, count, versions);
-      logger.debug('step started', { strategy: setup.strategy.name });
-      const outcome = checkContract(ctx) === 'nothing-to-do' ? 'nothing-to-do' : await runStep(event.step, ctx, setup.strategy);
+      const outcome = await beforeDeadline(runOneStep(event, store, setup, remaining, (c) => (ctx = c)), remaining());
       logger.info('step finished', { outcome, durationMs: Date.now() - started });
       record(true);
     } catch (e) {
@@ -106,7 +115,31 @@ export function createRotationHandler(deps: RotationHandlerDeps = {}) {
     }
   };
 
-  return middy(base).use(injectLambdaContext(logger, { resetKeys: true })).use(logMetrics(metrics));
+  // middy's own early timeout is off: it would throw an uncategorized AbortError. The step's
+  // deadline (beforeDeadline) ends it with a categorized error instead, in time to log it.
+  return middy(base, { timeoutEarlyInMillis: 0 }).use(injectLambdaContext(logger, { resetKeys: true })).use(logMetrics(metrics));
+}
+
+/** Time kept to log, count and throw the deadline error before Lambda stops the invocation. */
+const REPORT_MS = 100;
+
+/**
+ * The step's result, or a categorized timeout error when the step would run
+ * into the Lambda deadline. Logins and statements are already bounded by the
+ * remaining time; this also covers waits nothing else bounds (a slow
+ * Secrets Manager or RDS answer, a connect the driver does not time out).
+ */
+async function beforeDeadline<T>(work: Promise<T>, remainingMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(deadlineError('the step did not finish')), Math.max(0, remainingMs - REPORT_MS));
+  });
+  work.catch(() => undefined);
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** `masterarn` of a cached secret value, if it has one (a hint only: the value is parsed and checked where it is used). */

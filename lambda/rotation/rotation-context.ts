@@ -1,6 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { differingFields, parseDatabaseSecret, type DatabaseSecret, type TargetField } from '../core/database-secret';
-import { RotationError, configurationError, conflictError } from '../core/errors';
+import { differingFields, parseDatabaseSecret, type DatabaseSecret, type TargetField, type TlsMode } from '../core/database-secret';
+import { RotationError, configurationError, conflictError, deadlineError } from '../core/errors';
 import type { FunctionConfig } from '../core/function-config';
 import type { RdsDirectory } from '../core/rds-directory';
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, type SecretMetadata, type SecretStore, type StoredVersion } from '../core/secret-store';
@@ -11,6 +11,9 @@ import type { RotationEvent } from './event';
 import { passwordPolicyViolation } from '../core/password-policy';
 import { effectiveTlsMode } from '../core/tls-policy';
 import { ROTATED_TARGET_TAG, targetChangedError, targetFingerprint } from './rotated-target';
+
+/** Less time than this for a login is not worth starting. */
+const MIN_LOGIN_MS = 50;
 
 export interface VersionedSecret {
   versionId: string;
@@ -180,7 +183,7 @@ export class RotationContext {
    */
   assertCurrentAcceptable(current: DatabaseSecret, mayDiffer: ReadonlyArray<TargetField>): void {
     this.assertKnownTarget(current, mayDiffer);
-    this.connectionSettings(current);
+    this.tlsModeFor(current);
     // A longer name would be cut by the server at login and in ALTER ROLE (PostgreSQL truncates
     // to 63 bytes): another role's password would change, and testSecret would then refuse.
     const engine = this.engine(current);
@@ -207,11 +210,22 @@ export class RotationContext {
     return engineFor(secret.engine);
   }
 
-  /** TLS from the secret, never below the deployment's floor; timeouts never run past the Lambda deadline. */
+  /** The TLS mode a login with `secret` uses; refuses one below the deployment's floor. */
+  tlsModeFor(secret: DatabaseSecret, whose?: string): TlsMode {
+    return effectiveTlsMode(secret.ssl, this.config.tlsMode, whose);
+  }
+
+  /**
+   * TLS from the secret, never below the deployment's floor; timeouts never
+   * run past the Lambda deadline less the margin (the step must have time to
+   * report its own failure).
+   */
   connectionSettings(secret: DatabaseSecret, whose?: string): ConnectionSettings {
-    const budget = Math.max(500, this.remainingMs() - this.config.deadlineMarginMs);
+    const tlsMode = this.tlsModeFor(secret, whose);
+    const budget = this.remainingMs() - this.config.deadlineMarginMs;
+    if (budget < MIN_LOGIN_MS) throw deadlineError(`too little time was left to log in to ${secret.host}:${secret.port}`);
     return {
-      tlsMode: effectiveTlsMode(secret.ssl, this.config.tlsMode, whose),
+      tlsMode,
       caFile: this.config.caFile,
       connectTimeoutMs: Math.min(this.config.connectTimeoutMs, budget),
       statementTimeoutMs: Math.min(this.config.statementTimeoutMs, budget),

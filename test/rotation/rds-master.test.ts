@@ -82,7 +82,7 @@ describe('rds-master strategy against the local RDS API', () => {
   });
 
   test('the wait is bounded by the Lambda deadline: a short deadline fails with category network, and the retry completes', async () => {
-    // A slow RDS (1.5 s to apply) and a first setSecret with 300 ms left: it
+    // A slow RDS (1.5 s to apply) and a first setSecret with little time left: it
     // must give up with a network error instead of running past the deadline;
     // the retried rotation then waits the change out.
     const slowRds = await LocalRds.start({ port: 0, passwordChangeDelayMs: 1500 });
@@ -100,7 +100,10 @@ describe('rds-master strategy against the local RDS API', () => {
         kind: 'in-process',
         handler: (e, c) => {
           const first = (e as { Step: string }).Step === 'setSecret' && ++setSecretCalls === 1;
-          return handler(e, (first ? { ...(c as object), getRemainingTimeInMillis: () => 300 } : c) as never);
+          // A fixed 2.5 s left (no margin): the wait for RDS cannot fit a login timeout (5 s) in it and
+          // ends [network] at once; the step's own deadline (2.4 s) is far away, so the outcome does
+          // not depend on how fast this machine is.
+          return handler(e, (first ? { ...(c as object), getRemainingTimeInMillis: () => 2500 } : c) as never);
         },
       });
       const outcome = await f.rotate(arn, arnShort);

@@ -27,7 +27,7 @@ export class AlternatingUsersStrategy implements RotationStrategy {
   /** The master credential resolves, is on the same server, and its TLS mode is allowed. */
   async preflight(current: DatabaseSecret, ctx: RotationContext): Promise<void> {
     if (!current.masterarn) return; // nextCredential explains
-    ctx.connectionSettings(await masterCredentialFor(current, ctx), 'the master secret (or the user\'s secret)');
+    ctx.tlsModeFor(await masterCredentialFor(current, ctx), 'the master secret (or the user\'s secret)');
   }
 
   async nextCredential(current: DatabaseSecret, password: string, ctx: RotationContext): Promise<DatabaseSecret> {
