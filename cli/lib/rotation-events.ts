@@ -67,8 +67,17 @@ export async function lookupRotationEvents(ct: CloudTrailClient, opts: LookupOpt
       next = page.NextToken;
     } while (next);
   }
-  return out.sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
+  return out.sort((a, b) => Date.parse(b.time) - Date.parse(a.time) || ORDER[b.event] - ORDER[a.event]);
 }
+
+/**
+ * CloudTrail times are whole seconds, and the queries are one per event name: within a second,
+ * a rotation's end follows its start, and a configuration test comes before a rotation.
+ */
+const ORDER: Record<RotationEventName, number> = {
+  TestRotationStarted: 0, TestRotationSucceeded: 1, TestRotationFailed: 1,
+  RotationStarted: 2, RotationSucceeded: 3, RotationFailed: 3, RotationAbandoned: 3,
+};
 
 /** A CloudTrail record of a rotation event, or undefined when it is not one. */
 export function parseRecord(json: string | undefined, id?: string, time?: Date): RotationEvent | undefined {
