@@ -9,13 +9,13 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..');
-const compiled = path.join(root, 'dist', 'cli', 'rotor.js');
 
-function compiledIsCurrent() {
-  if (process.env.ROTOR_FROM_SOURCE === '1' || !fs.existsSync(compiled)) return false;
+/** True when `<dir>/rotor.js` exists and no source listed in `<dir>/inputs.json` changed after it was built. */
+function compiledIsCurrent(dir, env = process.env) {
+  if (env.ROTOR_FROM_SOURCE === '1' || !fs.existsSync(path.join(dir, 'rotor.js'))) return false;
   let stamp;
   try {
-    stamp = JSON.parse(fs.readFileSync(path.join(root, 'dist', 'cli', 'inputs.json'), 'utf8'));
+    stamp = JSON.parse(fs.readFileSync(path.join(dir, 'inputs.json'), 'utf8'));
   } catch {
     return true; // a build without its stamp: nothing to compare against
   }
@@ -31,9 +31,14 @@ function compiledIsCurrent() {
   return true;
 }
 
-if (compiledIsCurrent()) {
-  require(compiled);
+if (require.main === module) {
+  const dist = path.join(root, 'dist', 'cli');
+  if (compiledIsCurrent(dist)) {
+    require(path.join(dist, 'rotor.js'));
+  } else {
+    require('tsx/cjs');
+    require('./rotor.ts');
+  }
 } else {
-  require('tsx/cjs');
-  require('./rotor.ts');
+  module.exports = { compiledIsCurrent };
 }

@@ -6,8 +6,7 @@ import { BUNDLE_OPTIONS, BUNDLE_TARGET, LAMBDA_ENTRIES, ROOT } from './bundle-op
 /** The operator CLI's compiled entry, loaded by bin/rotor.js. */
 const CLI_ENTRY = path.join(ROOT, 'bin/rotor.ts');
 const CLI_OUT = path.join(ROOT, 'dist', 'cli', 'rotor.js');
-/** Which sources went into dist/cli/rotor.js and when: bin/rotor.js runs the sources instead when one is newer. */
-const CLI_STAMP = path.join(ROOT, 'dist', 'cli', 'inputs.json');
+// Beside it, inputs.json: which sources went into it and when (bin/rotor.js runs the sources instead when one is newer).
 
 /**
  * Our modules find files next to themselves with __dirname (the rotation bundle for `rotor demo`,
@@ -21,7 +20,7 @@ const keepDirname: Plugin = {
       if (args.path.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
       const text = readFileSync(args.path, 'utf8');
       if (!/\b__dirname\b/.test(text)) return { contents: text, loader: 'ts' };
-      const rel = path.relative(path.dirname(CLI_OUT), path.dirname(args.path)).split(path.sep).join('/');
+      const rel = path.relative(b.initialOptions.outfile ? path.dirname(b.initialOptions.outfile) : path.dirname(CLI_OUT), path.dirname(args.path)).split(path.sep).join('/');
       return { contents: text.replace(/\b__dirname\b/g, `require("node:path").join(__dirname, ${JSON.stringify(rel)})`), loader: 'ts' };
     });
   },
@@ -32,11 +31,11 @@ const keepDirname: Plugin = {
  * external (resolved at run time as usual, and loaded only by the commands that need them), so
  * `rotor --help` reads one small file and compiles nothing. Not minified: stack traces stay readable.
  */
-async function buildCli(): Promise<void> {
+export async function buildCli(outfile = CLI_OUT, quiet = false): Promise<void> {
   const builtAt = Date.now();
   const result = await build({
     entryPoints: [CLI_ENTRY],
-    outfile: CLI_OUT,
+    outfile,
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -52,9 +51,9 @@ async function buildCli(): Promise<void> {
   const inputs = Object.keys(result.metafile.inputs)
     .map((p) => path.relative(ROOT, path.resolve(process.cwd(), p)).split(path.sep).join('/'))
     .filter((p) => !p.startsWith('node_modules/') && !p.startsWith('..'));
-  writeFileSync(CLI_STAMP, `${JSON.stringify({ builtAt, inputs }, null, 1)}\n`);
-  const bytes = result.metafile.outputs[path.relative(process.cwd(), CLI_OUT)]?.bytes ?? 0;
-  console.log(`built ${path.relative(ROOT, CLI_OUT)} (${bytes} bytes, ${inputs.length} sources)`);
+  writeFileSync(path.join(path.dirname(outfile), 'inputs.json'), `${JSON.stringify({ builtAt, inputs }, null, 1)}\n`);
+  const bytes = result.metafile.outputs[path.relative(process.cwd(), outfile)]?.bytes ?? 0;
+  if (!quiet) console.log(`built ${path.relative(ROOT, outfile)} (${bytes} bytes, ${inputs.length} sources)`);
 }
 
 /** Builds dist/<name>/index.js for every Lambda entry, and the CLI. */
@@ -68,7 +67,9 @@ async function main(): Promise<void> {
   await buildCli();
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
