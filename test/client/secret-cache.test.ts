@@ -92,6 +92,37 @@ describe('TTL', () => {
   });
 });
 
+describe('without secretsmanager:DescribeSecret', () => {
+  test('a refresh that is refused DescribeSecret (AccessDeniedException) reads by label from then on, AWSPENDING included', async () => {
+    const clock = new Clock();
+    const cache = new SecretCache({ client: cacheSm, ttlMs: 60_000, now: clock.now });
+    const arn = await secret(db('one'));
+    await cache.getSecretString(arn);
+    local.faults.inject({ op: 'DescribeSecret', error: 'AccessDeniedException' });
+    await putCurrent(arn, db('two'));
+    calls = [];
+    clock.t += 60_001;
+    expect(JSON.parse(await cache.getSecretString(arn)).password).toBe('two');
+    expect(calls).toEqual(['DescribeSecret', 'GetSecretValue']);
+    calls = [];
+    clock.t += 60_001;
+    expect(JSON.parse(await cache.getSecretString(arn)).password).toBe('two');
+    expect(calls).toEqual(['GetSecretValue']);
+    expect(await cache.getVersion(arn, AWSPENDING)).toBeUndefined();
+
+    // The single-user window, read by label.
+    await sm.send(new PutSecretValueCommand({ SecretId: arn, SecretString: JSON.stringify(db('three')), VersionStages: [AWSPENDING] }));
+    const AUTH = Object.assign(new Error('password authentication failed'), { code: '28P01' });
+    const stages: string[] = [];
+    const out = await connectWithRotation({ cache, secretId: arn, onAuthRetry: (i) => stages.push(i.stage) }, async (a) => {
+      if (a.credential.password !== 'three') throw AUTH;
+      return a.credential.password;
+    }, (e) => e === AUTH);
+    expect(out).toBe('three');
+    expect(stages).toEqual([AWSPENDING]);
+  });
+});
+
 describe('single flight', () => {
   test('concurrent reads of a cold secret make one call; concurrent reads after the TTL make one refresh', async () => {
     const clock = new Clock();
