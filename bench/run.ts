@@ -13,7 +13,9 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<Record<string, 
   rotation: () => import('./rotation.bench'),
   trigger: () => import('./trigger.bench'),
   status: () => import('./status.bench'),
+  'cli-start': () => import('./cli-start.bench'),
   'rotation-under-load': () => import('./rotation-under-load.bench'),
+  'rotation-latency': () => import('./rotation-latency.bench'),
 };
 
 async function main(): Promise<void> {
