@@ -78,7 +78,11 @@ export function rotationAwarePgClientClass(opts: RotationAwareOptions): ClientCl
       const cp = self.connectionParameters;
       cp.user = self.user = c.username;
       // Asked for when the server requests it (pg calls a password function then): the newest usable version.
-      cp.password = self.password = () => latePassword(opts, a);
+      // A refresh in flight (another connection was just refused) is waited for first: it may name a newer version.
+      cp.password = self.password = async () => {
+        await opts.cache.settled(opts.secretId);
+        return latePassword(opts, a);
+      };
       cp.host = self.host = this.rotorConfig.host ?? c.host;
       cp.port = self.port = this.rotorConfig.port ?? c.port;
       cp.database = self.database = this.rotorConfig.database ?? c.dbname ?? 'postgres';
