@@ -29,19 +29,34 @@ export class MysqlSession implements DatabaseSession, StatementRunner {
     private readonly settings: ConnectionSettings,
   ) {}
 
-  /** Once per session: proves TLS, learns the server flavor and the account, sets session limits. */
+  /**
+   * Once per session: proves TLS, learns the server flavor and the account, sets session limits.
+   * Two round trips on MariaDB (one SELECT, one SET): the server named itself in the handshake, so
+   * the TLS proof (Ssl_cipher, from information_schema.SESSION_STATUS, which MariaDB always has)
+   * rides in the SELECT. MySQL keeps `SHOW SESSION STATUS` (three): its status tables live in
+   * performance_schema, which may be off (e.g. Aurora MySQL), and an empty answer must not be taken
+   * for "no TLS". Counted by test/rotation/session-round-trips.test.ts.
+   */
   async init(): Promise<void> {
-    if (this.settings.tlsMode !== 'disable') {
-      // mysql2 refuses a server without TLS, but the session must prove it is encrypted:
-      // invariant 5 allows no silent downgrade, whatever a driver version does.
+    const checkTls = this.settings.tlsMode !== 'disable';
+    const mariadbByHandshake = /mariadb/i.test(handshakeVersion(this.conn) ?? '');
+    // mysql2 refuses a server without TLS, but the session must prove it is encrypted:
+    // invariant 5 allows no silent downgrade, whatever a driver version does.
+    const refuseUnencrypted = (cipher: unknown) => {
+      if (String(cipher ?? '') !== '') return;
+      throw this.error('tls', 'NO_TLS', 'check that the session is encrypted', 'the session is not encrypted (Ssl_cipher is empty)',
+        'Turn TLS on in the database server. The function never uses plaintext unless the secret or ROTOR_TLS_MODE says "disable".');
+    };
+    if (checkTls && !mariadbByHandshake) {
       const rows = await this.rows('check that the session is encrypted', `SHOW ${SESSION_MARKER} SESSION STATUS LIKE 'Ssl_cipher'`);
-      const cipher = String(rows[0]?.Value ?? rows[0]?.value ?? '');
-      if (!cipher) {
-        throw this.error('tls', 'NO_TLS', 'check that the session is encrypted', 'the session is not encrypted (Ssl_cipher is empty)',
-          'Turn TLS on in the database server. The function never uses plaintext unless the secret or ROTOR_TLS_MODE says "disable".');
-      }
+      refuseUnencrypted(rows[0]?.Value ?? rows[0]?.value);
     }
-    const [info] = await this.rows('detect the server version', `SELECT ${SESSION_MARKER} VERSION() AS version, CURRENT_USER() AS account, @@SESSION.sql_mode AS sqlMode`);
+    const cipherColumn = checkTls && mariadbByHandshake
+      ? ", (SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'SSL_CIPHER') AS sslCipher"
+      : '';
+    const [info] = await this.rows(checkTls && mariadbByHandshake ? 'check that the session is encrypted' : 'detect the server version',
+      `SELECT ${SESSION_MARKER} VERSION() AS version, CURRENT_USER() AS account, @@SESSION.sql_mode AS sqlMode${cipherColumn}`);
+    if (checkTls && mariadbByHandshake) refuseUnencrypted(info.sslCipher);
     this.flavor = mysqlFlavor(String(info.version));
     this.account = splitAccount(String(info.account));
 
@@ -146,4 +161,11 @@ export class MysqlSession implements DatabaseSession, StatementRunner {
   escape(value: string): string {
     return this.conn.escape(value);
   }
+}
+
+/** The server version the server sent in its handshake packet (mysql2 keeps it; undefined if a driver version does not). */
+function handshakeVersion(conn: mysql.Connection): string | undefined {
+  const core = (conn as unknown as { connection?: { _handshakePacket?: { serverVersion?: unknown } } }).connection;
+  const v = core?._handshakePacket?.serverVersion;
+  return typeof v === 'string' ? v : undefined;
 }
