@@ -18,6 +18,13 @@ export interface InvokerOptions {
 }
 
 const RUNTIME_PATH = path.join(__dirname, 'child-runtime.cjs');
+
+/**
+ * A child-process function, optionally run by another Node binary than this process's (`nodePath`,
+ * absolute), e.g. the Lambda runtime's major (scripts/node24.sh).
+ * TODO(lead): move `nodePath?: string` into the child-process variant of RotationFunction (types.ts).
+ */
+export type ChildProcessFunction = Extract<RotationFunction, { kind: 'child-process' }> & { nodePath?: string };
 const LOG_LINES_KEPT = 500;
 
 /**
@@ -34,6 +41,8 @@ export class LambdaInvoker {
   register(functionArn: string, fn: RotationFunction): void {
     if (fn.kind === 'child-process') {
       if (!path.isAbsolute(fn.bundlePath)) throw new Error(`bundlePath must be absolute: ${fn.bundlePath}`);
+      const nodePath = (fn as ChildProcessFunction).nodePath;
+      if (nodePath !== undefined && !path.isAbsolute(nodePath)) throw new Error(`nodePath must be absolute: ${nodePath}`);
       this.children.get(functionArn)?.kill();
       this.children.set(functionArn, new ChildFunction(functionArn, fn, this.opts));
     } else {
@@ -122,7 +131,7 @@ class ChildFunction {
 
   constructor(
     private readonly arn: string,
-    private readonly fn: Extract<RotationFunction, { kind: 'child-process' }>,
+    private readonly fn: ChildProcessFunction,
     private readonly opts: InvokerOptions,
   ) {
     this.logs = logNames(arn);
@@ -194,6 +203,7 @@ class ChildFunction {
       const child = fork(RUNTIME_PATH, [this.fn.bundlePath], {
         env: this.environment(),
         execArgv: [],
+        ...(this.fn.nodePath ? { execPath: this.fn.nodePath } : {}),
         cwd: path.dirname(this.fn.bundlePath),
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         serialization: 'json',
