@@ -114,7 +114,7 @@ export function buildProgram(): Command {
 
   withAws(program
     .command('status')
-    .description('One row per managed secret (tag rotor:managed-by): engine, strategy, owner, rotation dates and state; exit 1 when any is overdue or stuck')
+    .description('One row per managed secret (tag rotor:managed-by): engine, strategy, owner, rotation dates and state (failed rotations from CloudTrail); --all: every secret with Security Hub\'s controls; exit 1 when any is overdue, stuck or failed, or a control fails')
     .option('--tag <key=value>', 'only secrets with this tag (repeatable: keys AND\'ed, one key\'s values OR\'ed)', tag)
     .option('--overdue', 'only secrets whose next rotation date has passed')
     .option('--owner-tag <key>', 'tag that names the owner', 'owner')

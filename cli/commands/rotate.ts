@@ -143,7 +143,7 @@ async function waitAll(
             if (!r || r.outcome !== 'started') continue;
             r.outcome = 'failed';
             r.event = { event: f.event, time: f.time, ...(f.step ? { step: f.step } : {}), ...(f.category ? { category: f.category } : {}), ...(f.message ? { message: f.message } : {}) };
-            r.detail = `${f.event} at ${f.time}${f.step ? ` in ${f.step}` : ''}${f.category ? ` [${f.category}]` : ''}: ${f.message ?? 'see the rotation function\'s log'}; run rotor doctor ${r.secret}`;
+            r.detail = `${f.event} at ${f.time}${f.step ? ` in ${f.step}` : ''}${f.category ? ` [${f.category}]` : ''}: ${f.message?.replace(/\.$/, '') ?? 'see the rotation function\'s log'}; run rotor doctor ${r.secret}`;
           }
         } catch (e) {
           ctError = describeError(e);

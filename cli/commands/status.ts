@@ -234,7 +234,7 @@ async function markFailed(pending: StatusRow[], opts: StatusOptions, now: number
     if (!f) continue;
     r.state = 'failed';
     r.failure = { time: f.time, event: f.event, ...(f.step ? { step: f.step } : {}), ...(f.category ? { category: f.category } : {}), ...(f.message ? { message: f.message } : {}) };
-    r.detail = `rotation failed ${relative(new Date(f.time), now)} (${f.time})${f.step ? ` in ${f.step}` : ''}${f.category ? ` [${f.category}]` : ''}: ${f.message ?? 'see the rotation function\'s log'}; run rotor doctor ${r.name}`;
+    r.detail = `rotation failed ${relative(new Date(f.time), now)} (${f.time})${f.step ? ` in ${f.step}` : ''}${f.category ? ` [${f.category}]` : ''}: ${f.message?.replace(/\.$/, '') ?? 'see the rotation function\'s log'}; run rotor doctor ${r.name}`;
   }
 }
 
