@@ -8,7 +8,7 @@ import { delay, mapWithConcurrency, TokenBucket } from '../../lambda/trigger/rat
 import { withBackoff } from '../../lambda/trigger/retry';
 import { rotateOne } from '../../lambda/trigger/rotate';
 import { SecretResolver } from '../../lambda/trigger/secret-resolver';
-import { cloudTrailClient, secretsManagerClient, type AwsOptions } from '../lib/aws';
+import { cloudTrailClient, ensureAwsConfig, secretsManagerClient, type AwsOptions } from '../lib/aws';
 import { colourOn, describeError, paint, printJson, tableStyle, type Colour } from '../lib/output';
 import { lookupRotationEvents } from '../lib/rotation-events';
 
@@ -52,6 +52,7 @@ export async function runRotate(opts: RotateOptions): Promise<number> {
   const started = Date.now();
   const call = <T>(fn: () => Promise<T>) => withBackoff(fn, { maxAttempts: 8, baseMs: 250, capMs: 8_000 });
   try {
+    await ensureAwsConfig(client);
     const targets: RotationTarget[] = opts.secrets.map((secretId) => ({ kind: 'secret' as const, secretId }));
     if (opts.tag?.length) targets.push({ kind: 'tags', filters: opts.tag });
     const resolution = await new SecretResolver({ client, deploymentId: opts.deploymentId ?? '', concurrency: opts.concurrency, call }).resolve(targets);

@@ -92,3 +92,13 @@ export function explainAwsError(e: unknown, opts: AwsOptions = {}, env: NodeJS.P
   }
   return undefined;
 }
+
+/**
+ * Resolves the client's Region and credentials now (no request is sent), so a
+ * command that reports per-secret failures (rotate) stops at once with the
+ * hint of explainAwsError instead of failing every secret the same way.
+ */
+export async function ensureAwsConfig(client: { config: { region: () => Promise<string>; credentials: () => Promise<unknown> } }): Promise<void> {
+  await client.config.region();
+  await client.config.credentials();
+}

@@ -96,19 +96,26 @@ function bare(extra: Record<string, string> = {}): Record<string, string> {
 }
 
 test('missing credentials, unknown profile, missing Region, wrong Region: the error says what to set (exit 1)', async () => {
-  const [noCreds, noProfile, noRegion, wrongRegion, historyNoCreds] = await Promise.all([
+  const [noCreds, noProfile, noRegion, wrongRegion, historyNoCreds, rotateNoCreds, rotateNoRegion] = await Promise.all([
     rotor(['status'], bare({ AWS_REGION: 'eu-west-1' })),
     rotor(['status', '--profile', 'nosuch', '--region', 'eu-west-1'], bare()),
     rotor(['status'], bare({ AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' })),
     rotor(['status'], { ...stack.env, AWS_REGION: 'eu-west-1' }),
     rotor(['history', 'prod/app'], bare({ AWS_REGION: 'eu-west-1' })),
+    // rotate reports per-secret failures; it checks Region and credentials first.
+    rotor(['rotate', 'prod/app', '--json'], bare({ AWS_REGION: 'eu-west-1' })),
+    rotor(['rotate', 'prod/app'], bare({ AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' })),
   ]);
-  for (const r of [noCreds, noProfile, historyNoCreds]) {
+  for (const r of [noCreds, noProfile, historyNoCreds, rotateNoCreds]) {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^rotor: no usable AWS credentials.*Set AWS_PROFILE or pass --profile NAME.*AWS_ACCESS_KEY_ID/);
   }
   expect(noProfile.stderr).toMatch(/for profile nosuch/);
-  expect(noRegion.code).toBe(1);
+  expect(rotateNoCreds.stdout).toBe('');
+  for (const r of [noRegion, rotateNoRegion]) {
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^rotor: no AWS Region configured\. Set AWS_REGION .* or pass --region REGION/);
+  }
   expect(noRegion.stderr).toMatch(/^rotor: no AWS Region configured\. Set AWS_REGION .* or pass --region REGION/);
   expect(wrongRegion.code).toBe(1);
   expect(wrongRegion.stderr).toMatch(/^rotor: the request was signed for Region "eu-west-1", which the endpoint does not serve .*Set AWS_REGION or pass --region/);
