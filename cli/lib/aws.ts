@@ -82,7 +82,7 @@ export function explainAwsError(e: unknown, opts: AwsOptions = {}, env: NodeJS.P
     return 'no AWS Region configured. Set AWS_REGION (e.g. export AWS_REGION=eu-west-1) or pass --region REGION, or set region in the profile (AWS_PROFILE / --profile).';
   }
   if (/ENOTFOUND|getaddrinfo/i.test(msg) && /amazonaws\.com/i.test(msg)) {
-    return `could not resolve the AWS endpoint for Region ${JSON.stringify(region ?? '(none)')} (${msg}): is the Region right? Set AWS_REGION or pass --region with a Region name such as eu-west-1.`;
+    return `could not resolve the AWS endpoint for Region ${JSON.stringify(region ?? '(none)')} (${msg}): is the Region right (and the network or proxy up)? Set AWS_REGION or pass --region with a Region name such as eu-west-1.`;
   }
   if (/scoped to a valid region|signature.*region|region.*signature/i.test(msg) || name === 'InvalidSignatureException' && /region/i.test(msg)) {
     return `the request was signed for Region ${JSON.stringify(region ?? '(default)')}, which the endpoint does not serve (${msg}). Set AWS_REGION or pass --region with the endpoint's Region.`;
