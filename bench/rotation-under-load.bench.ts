@@ -24,6 +24,7 @@ import { round } from './stats';
 const ROOT = path.resolve(__dirname, '..');
 const BUNDLE = path.join(ROOT, 'dist/rotation/index.js');
 const ROTATIONS = Number(process.env.ROTOR_BENCH_ROTATIONS ?? 50);
+// ROTOR_BENCH_CLIENTS=rotor-client (comma-separated) runs only those clients.
 const WORKERS = 8;
 const CLIENTS = ['naive-once', 'naive-ttl-5min', 'rotor-client'] as const;
 type ClientKind = (typeof CLIENTS)[number];
@@ -270,7 +271,7 @@ export async function run(): Promise<Record<string, unknown>> {
             bundlePath: BUNDLE,
             env: { ROTOR_TLS_CA_FILE: db.caFile, ROTOR_STRATEGY: strategy, POWERTOOLS_LOG_LEVEL: 'WARN', POWERTOOLS_METRICS_DISABLED: 'true' },
           });
-          for (const kind of CLIENTS) {
+          for (const kind of CLIENTS.filter((k) => !process.env.ROTOR_BENCH_CLIENTS || process.env.ROTOR_BENCH_CLIENTS.split(',').includes(k))) {
             const r = await scenario(local, db, strategy, kind, fnArn, strategy === 'alternating-users' ? masterArn : undefined);
             ((results[engine] ??= {})[strategy] ??= {})[kind] = r;
             table.push({ engine, strategy, client: kind, operations: r.operations, failed: r.failedOperations, smCallsPerRotation: r.secretsManagerCallsPerRotation });

@@ -136,8 +136,9 @@ export async function connectWithRotation<T>(
       if (index >= 2) throw e;
       const failedAt = cache.mark();
       tried.add(attempt.versionId);
-      // A refresh sent after the password went out saw labels at least as new as the password the server checked.
-      await cache.revalidate(secretId, attempt.askedMark ?? attemptedAt);
+      // First refusal: any refresh sent since this attempt began will do (connections refused together share one).
+      // Second: only one sent after this attempt's password went out, whose labels are at least as new as what the server checked.
+      await cache.revalidate(secretId, index === 0 ? attemptedAt : (attempt.askedMark ?? attemptedAt));
       let next = await untried();
       if (!next && cache.mark() <= failedAt) {
         await cache.revalidate(secretId, failedAt);

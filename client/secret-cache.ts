@@ -8,6 +8,9 @@ import {
 export const AWSCURRENT = 'AWSCURRENT';
 export const AWSPENDING = 'AWSPENDING';
 
+/** A label known to be on no version (without DescribeSecret). */
+const ABSENT = '';
+
 /** One version of a secret as the cache holds it. */
 export interface CachedVersion {
   versionId: string;
@@ -91,6 +94,8 @@ export class SecretCache {
   private readonly now: () => number;
   private readonly entries = new Map<string, Entry>();
   private seq = 0;
+  /** DescribeSecret was refused (AccessDeniedException): refresh with GetSecretValue by label. */
+  private describeDenied = false;
   private readonly counters: SecretCacheStats = { getSecretValue: 0, describeSecret: 0, staleServed: 0 };
 
   constructor(opts: SecretCacheOptions = {}) {
@@ -134,7 +139,7 @@ export class SecretCache {
    */
   async revalidate(secretId: string, since: number, stage: string = AWSCURRENT): Promise<void> {
     const e = this.entry(secretId);
-    if (e.checkedMark > since && e.labelsComplete) return;
+    if (e.checkedMark > since && (e.labelsComplete || this.describeDenied)) return;
     if (e.lastError !== undefined && this.now() < e.retryAt) return;
     try {
       await this.sync(secretId, stage, -Infinity, true, since);
@@ -211,6 +216,7 @@ export class SecretCache {
   /** Whether the cache can answer for `stage` (a value, or knowing there is no such label). */
   private known(e: Entry, stage: string): boolean {
     const id = e.labels.get(stage);
+    if (id === ABSENT) return true;
     return id !== undefined ? e.values.has(id) : e.labelsComplete;
   }
 
@@ -231,7 +237,7 @@ export class SecretCache {
    */
   private async sync(secretId: string, stage: string, since: number, describe = false, sinceMark = -1): Promise<void> {
     const e = this.entry(secretId);
-    const enough = () => e.checkedAt >= since && e.checkedMark > sinceMark && this.known(e, stage) && (!describe || e.labelsComplete);
+    const enough = () => e.checkedAt >= since && e.checkedMark > sinceMark && this.known(e, stage) && (!describe || e.labelsComplete || this.describeDenied);
     while (e.inflight) {
       await e.inflight.catch(() => undefined);
       if (enough()) return;
@@ -291,8 +297,17 @@ export class SecretCache {
       for (const s of out.VersionStages ?? [stage]) e.labels.set(s, out.VersionId);
       return true;
     }
+    if (this.describeDenied) return this.refreshByStage(secretId, e, stage);
     this.counters.describeSecret++;
-    const d = await this.client.send(new DescribeSecretCommand({ SecretId: secretId }));
+    let d;
+    try {
+      d = await this.client.send(new DescribeSecretCommand({ SecretId: secretId }));
+    } catch (err) {
+      // A policy that grants GetSecretValue only (AWS's minimum for reading a secret): read by label from now on.
+      if (errorName(err) !== 'AccessDeniedException') throw err;
+      this.describeDenied = true;
+      return this.refreshByStage(secretId, e, stage);
+    }
     const labels = new Map<string, string>();
     for (const [id, stages] of Object.entries(d.VersionIdsToStages ?? {})) for (const s of stages ?? []) labels.set(s, id);
     const id = labels.get(stage);
@@ -305,6 +320,36 @@ export class SecretCache {
     for (const v of [...e.values.keys()]) if (!keep.has(v)) e.values.delete(v);
     for (const v of [...e.refused]) if (!keep.has(v)) e.refused.delete(v);
     return true;
+  }
+
+  /**
+   * Without secretsmanager:DescribeSecret: GetSecretValue of the stage. What
+   * it says about other labels is all the cache knows; a stage no version
+   * carries is remembered as absent ('').
+   */
+  private async refreshByStage(secretId: string, e: Entry, stage: string): Promise<boolean> {
+    this.counters.getSecretValue++;
+    let out;
+    try {
+      out = await this.client.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage }));
+    } catch (err) {
+      if (stage === AWSCURRENT || errorName(err) !== 'ResourceNotFoundException') throw err;
+      e.labels.set(stage, ABSENT);
+      return false;
+    }
+    if (out.VersionId === undefined || out.SecretString === undefined) {
+      throw new SecretCacheError(secretId, 'NotAStringSecret', `secret ${secretId} has no SecretString (binary secrets are not supported)`);
+    }
+    e.values.set(out.VersionId, { versionId: out.VersionId, secretString: out.SecretString });
+    if (stage === AWSCURRENT) {
+      // A new reading of AWSCURRENT: every other label may have moved.
+      e.labels = new Map();
+      e.labelsComplete = false;
+      const keep = new Set([out.VersionId, e.working]);
+      for (const v of [...e.values.keys()]) if (!keep.has(v)) e.values.delete(v);
+    }
+    for (const s of out.VersionStages ?? [stage]) e.labels.set(s, out.VersionId);
+    return stage === AWSCURRENT;
   }
 
   private async fetchVersion(secretId: string, e: Entry, versionId: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { localClientConfig, type LocalSecretsManager } from '../../local';
-import { SecretCache, SecretCacheError, connectWithRotation, AWSCURRENT, AWSPENDING } from '../../client';
+import { SecretCache, SecretCacheError, connectWithRotation, latePassword, parseDatabaseCredential, AWSCURRENT, AWSPENDING } from '../../client';
 import { startLocal, uniqueName } from '../local/local-test-kit';
 
 /**
@@ -262,5 +262,25 @@ describe('refresh on authentication failure', () => {
       throw other;
     }, isAuth)).rejects.toBe(other);
     expect(n).toBe(1);
+  });
+
+  test('the password is chosen when the driver asks: a version refused meanwhile is replaced by the newest usable one of the same user', async () => {
+    const cache = new SecretCache({ client: cacheSm });
+    const arn = await secret(db('one'));
+    const v0 = (await cache.getVersion(arn))!;
+    const attempt = { stage: AWSCURRENT, versionId: v0.versionId, credential: parseDatabaseCredential(v0.secretString, arn) };
+    expect(latePassword({ cache, secretId: arn }, attempt)).toBe('one');
+    await putCurrent(arn, db('two'));
+    await cache.revalidate(arn, cache.mark());
+    // Not refused: the attempt keeps its version.
+    expect(latePassword({ cache, secretId: arn }, attempt)).toBe('one');
+    // Another connection was refused with it: the newer version of the same user goes out, and the attempt records it.
+    cache.markRefused(arn, v0.versionId);
+    expect(latePassword({ cache, secretId: arn }, attempt)).toBe('two');
+    expect(attempt.versionId).toBe(cache.peek(arn)!.versionId);
+    // Another user's version is never sent under this user's name.
+    const other = { stage: AWSCURRENT, versionId: attempt.versionId, credential: { ...attempt.credential, username: 'someone_else', password: 'x' } };
+    cache.markRefused(arn, attempt.versionId);
+    expect(latePassword({ cache, secretId: arn }, other)).toBe('x');
   });
 });
