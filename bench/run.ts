@@ -16,6 +16,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<Record<string, 
   'cli-start': () => import('./cli-start.bench'),
   'rotation-under-load': () => import('./rotation-under-load.bench'),
   'rotation-latency': () => import('./rotation-latency.bench'),
+  'cold-start': () => import('./cold-start.bench'),
 };
 
 async function main(): Promise<void> {
