@@ -65,6 +65,9 @@ beforeAll(async () => {
   expect(await rotate(mixedArn, netFn)).toBe('RotationFailed');
   // good: one successful rotation.
   expect(await rotate(await secret('history/good'), okFn)).toBe('RotationSucceeded');
+  // busy: 51 rotations, more RotationStarted/RotationSucceeded events than one LookupEvents page (50).
+  const busy = await secret('history/busy');
+  for (let i = 0; i < 51; i++) expect(await rotate(busy, okFn)).toBe('RotationSucceeded');
   // quiet: never rotated.
   await secret('history/quiet');
   void MANAGED;
@@ -134,4 +137,11 @@ test('history: --days narrows the window, nothing beyond 90 days; unknown secret
   const elsewhere = await rotor(['history', 'history/mixed'], { ...stack.env, AWS_ENDPOINT_URL_CLOUDTRAIL: 'http://127.0.0.1:9' });
   expect(elsewhere.code).toBe(1);
   expect(elsewhere.stderr).toMatch(/^rotor: .*(ECONNREFUSED|connect)/);
+});
+
+test('history follows LookupEvents pages (NextToken): 51 rotations are 102 events', async () => {
+  const r = await rotor(['history', 'history/busy', '--json'], stack.env);
+  const out = JSON.parse(r.stdout);
+  expect(out.summary).toMatchObject({ total: 102, RotationStarted: 51, RotationSucceeded: 51 });
+  expect(r.code).toBe(0);
 });
