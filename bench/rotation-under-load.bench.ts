@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { CreateSecretCommand, GetSecretValueCommand, RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Client as PgClient, Pool as PgPool, type PoolClient } from 'pg';
@@ -174,6 +175,8 @@ interface ScenarioResult {
   secretsManagerCalls: Record<string, number>;
   secretsManagerCallsPerRotation: number;
   seconds: number;
+  /** 1-minute load average at the start and end (the machine is shared; handshakes slow down with it). */
+  loadAverage: [number, number];
 }
 
 async function scenario(local: LocalSecretsManager, db: DemoServer, strategy: Strategy, kind: ClientKind, fnArn: string, masterArn: string | undefined): Promise<ScenarioResult> {
@@ -221,6 +224,7 @@ async function scenario(local: LocalSecretsManager, db: DemoServer, strategy: St
   const opsBefore = operations;
   const failedBefore = failed;
   const t0 = Date.now();
+  const load0 = os.loadavg()[0];
   let rotationFailures = 0;
   for (let i = 0; i < ROTATIONS; i++) {
     const r = await admin.send(new RotateSecretCommand({ SecretId: arn, RotationLambdaARN: fnArn, RotationRules: { AutomaticallyAfterDays: 30 } }));
@@ -248,6 +252,7 @@ async function scenario(local: LocalSecretsManager, db: DemoServer, strategy: St
     secretsManagerCalls: during,
     secretsManagerCallsPerRotation: round(total / ROTATIONS),
     seconds: round(seconds, 1),
+    loadAverage: [round(load0, 1), round(os.loadavg()[0], 1)],
   };
 }
 
@@ -255,7 +260,7 @@ export async function run(): Promise<Record<string, unknown>> {
   const local = await LocalSecretsManager.start({ port: 0 });
   const admin = new SecretsManagerClient(localClientConfig(local.endpoint, local.region));
   const results: Record<string, Record<string, Record<string, ScenarioResult>>> = {};
-  const table: Array<{ engine: string; strategy: string; client: string; operations: number; failed: number; smCallsPerRotation: number }> = [];
+  const table: Array<{ engine: string; strategy: string; client: string; operations: number; failed: number; smCallsPerRotation: number; msPerRotation: number }> = [];
   try {
     for (const engine of ['postgres', 'mariadb'] as const) {
       const db = await startDemoServer(engine);
@@ -274,8 +279,8 @@ export async function run(): Promise<Record<string, unknown>> {
           for (const kind of CLIENTS.filter((k) => !process.env.ROTOR_BENCH_CLIENTS || process.env.ROTOR_BENCH_CLIENTS.split(',').includes(k))) {
             const r = await scenario(local, db, strategy, kind, fnArn, strategy === 'alternating-users' ? masterArn : undefined);
             ((results[engine] ??= {})[strategy] ??= {})[kind] = r;
-            table.push({ engine, strategy, client: kind, operations: r.operations, failed: r.failedOperations, smCallsPerRotation: r.secretsManagerCallsPerRotation });
-            process.stdout.write(`  ${engine} ${strategy} ${kind}: ${r.failedOperations} failed of ${r.operations}, ${r.secretsManagerCallsPerRotation} SM calls/rotation, ${r.rotationFailures} rotation failures, ${r.seconds}s\n`);
+            table.push({ engine, strategy, client: kind, operations: r.operations, failed: r.failedOperations, smCallsPerRotation: r.secretsManagerCallsPerRotation, msPerRotation: round((r.seconds * 1000) / r.rotations, 0) });
+            process.stdout.write(`  ${engine} ${strategy} ${kind}: ${r.failedOperations} failed of ${r.operations}, ${r.secretsManagerCallsPerRotation} SM calls/rotation, ${r.rotationFailures} rotation failures, ${r.seconds}s, load ${r.loadAverage.join('->')}\n`);
           }
         }
       } finally {
