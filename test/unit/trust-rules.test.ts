@@ -31,10 +31,15 @@ describe('passwordPolicyViolation', () => {
     expect(passwordPolicyViolation(pw, policy, '/@"')).toMatch(why);
   });
   test('length counts code points, and the reason never quotes the password', () => {
+    // 12 code points, 13 UTF-16 units: counted in code points it is one short of 13.
     const pw = 'Aa1!Bb2#Cc3\u{1F600}';
-    const why = passwordPolicyViolation(pw, POLICY, '')!;
-    expect(why).toBeDefined();
-    expect(why).not.toContain('Aa1');
+    const why = passwordPolicyViolation(pw, { ...POLICY, length: 13 }, '');
+    expect(why).toBe("it has 12 characters, fewer than the policy's 13");
+    expect(passwordPolicyViolation(pw, POLICY, '')).toBe('it holds a character outside the letters, digits and punctuation the policy draws from');
+    for (const reason of [why, passwordPolicyViolation('Aa1!Bb2#Cc3 ', POLICY, '')]) {
+      expect(reason).not.toContain('Aa1');
+      expect(reason).not.toContain('Cc3');
+    }
   });
   test('a class left with no usable character is not required', () => {
     // Every digit excluded: requireEachIncludedType cannot ask for one.
