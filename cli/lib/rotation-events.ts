@@ -1,4 +1,5 @@
 import type { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
+import type { ErrorCategory } from '../../lambda/core/errors';
 import { TokenBucket } from '../../lambda/trigger/rate-limiter';
 
 /**
@@ -29,7 +30,9 @@ export interface RotationEvent {
   eventId: string;
 }
 
-const CATEGORY = /\[(network|tls|authentication|permission|configuration|conflict)\]/;
+/** Every category of lambda/core/errors.ts (the Record makes the compiler check the list is whole). */
+const CATEGORIES: Record<ErrorCategory, true> = { timeout: true, network: true, tls: true, authentication: true, permission: true, configuration: true, conflict: true };
+const CATEGORY = new RegExp(`\\[(${Object.keys(CATEGORIES).join('|')})\\]`);
 const STEP = /\b(createSecret|setSecret|testSecret|finishSecret)\b/;
 
 export interface LookupOptions {
