@@ -26,7 +26,8 @@ export interface SecretCacheOptions {
   /**
    * How long a value is used without asking Secrets Manager again. An
    * authentication failure asks earlier (see the database helpers).
-   * @default 3600000 (1 hour, the default of AWS's own caching clients)
+   * @default 3600000 (1 hour, the default of AWS's own caching clients:
+   * https://docs.aws.amazon.com/secretsmanager/latest/userguide/retrieving-secrets_cache-java-ref_SecretCacheConfiguration.html)
    */
   ttlMs?: number;
   /**
