@@ -41,8 +41,9 @@ describe('the whole value', () => {
     const at = (n: number) => `{"engine":"postgres","host":"h","username":"u","password":"p","x":${nest(n)}}`;
     expect(parseDatabaseSecret(at(64), 'l').extra.x).toBeDefined();
     expect(refusal(at(65)).detail).toBe(`${W} nests objects or arrays more than 64 levels deep`);
-    const inString = `{"engine":"postgres","host":"h","username":"u","password":"p","x":"${'{['.repeat(100)}\\"${'['.repeat(10)}"}`;
-    expect(parseDatabaseSecret(inString, 'l').extra.x).toBe(`${'{['.repeat(100)}"${'['.repeat(10)}`);
+    // An escaped quote does not end the string: the brackets after it are still inside it.
+    const inString = `{"engine":"postgres","host":"h","username":"u","password":"p","x":"${'{['.repeat(100)}\\"${'['.repeat(70)}"}`;
+    expect(parseDatabaseSecret(inString, 'l').extra.x).toBe(`${'{['.repeat(100)}"${'['.repeat(70)}`);
     // Closing brackets bring the depth down: many shallow siblings are fine.
     const siblings = `{"engine":"postgres","host":"h","username":"u","password":"p","x":[${Array(100).fill('[[1]]').join(',')}]}`;
     expect((parseDatabaseSecret(siblings, 'l').extra.x as unknown[]).length).toBe(100);
@@ -105,7 +106,7 @@ describe('fields', () => {
     expect(parse({ port: undefined, engine: 'aurora-postgresql' }).port).toBe(5432);
     expect(parse({ port: undefined, engine: 'mariadb' }).port).toBe(3306);
     expect(parse({ port: undefined, engine: 'aurora-mysql' }).port).toBe(3306);
-    for (const p of [0, 65536, -1, 1.5, '123456', 'abc', ' 5432', '', true]) refused({ port: p }, `"port" in ${W} must be an integer between 1 and 65535`);
+    for (const p of [0, 65536, -1, 1.5, '123456', 'abc', ' 5432', '5432 ', '1e3', '0x10', '', true]) refused({ port: p }, `"port" in ${W} must be an integer between 1 and 65535`);
   });
 
   test('username: no control or bidirectional-formatting character', () => {
@@ -181,13 +182,17 @@ describe('JSON member spans', () => {
       ['a"b', '"x}\\\\"'], ['n', '-1.5e3'], ['o', '{"k":["]",{"z":"}"}]}'], ['t', 'true'], ['nul', 'null'], ['arr', '[1,[2]]'],
     ]);
     expect(topLevelMembers('{}')).toEqual([]);
+    const tight = '{"a":1,"b":true,"c":-2}';
+    expect(topLevelMembers(tight).map((x) => tight.slice(x.valueStart, x.valueEnd))).toEqual(['1', 'true', '-2']);
     expect(topLevelMembers(' { } ')).toEqual([]);
     expect(() => topLevelMembers('[1]')).toThrow('not a JSON object');
   });
 
   test('replacing values keeps every other byte; a key that is not given stays', () => {
+    // Values of other lengths than the ones they replace: every offset must still be right.
     const text = '{"password":"old","keep":"password","username":"u","nested":{"password":"inner"}}';
-    expect(replaceTopLevel(text, { password: 'new', username: 'v' })).toBe('{"password":"new","keep":"password","username":"v","nested":{"password":"inner"}}');
+    expect(replaceTopLevel(text, { password: 'a-much-longer-one', username: 'vv' })).toBe('{"password":"a-much-longer-one","keep":"password","username":"vv","nested":{"password":"inner"}}');
+    expect(replaceTopLevel(text, { password: '', username: 'a longer name' })).toBe('{"password":"","keep":"password","username":"a longer name","nested":{"password":"inner"}}');
     expect(replaceTopLevel(text, {})).toBe(text);
     expect(replaceTopLevel('{"toString":1,"password":"x"}', { password: 'y' })).toBe('{"toString":1,"password":"y"}');
   });
