@@ -10,7 +10,8 @@ import type { ChildProcessFunction } from '../local/lambda/invoker';
 import { median, percentile, round } from './stats';
 
 const ROOT = path.resolve(__dirname, '..');
-const BUNDLE = path.join(ROOT, 'dist/rotation/index.js');
+/** The bundle measured (ROTOR_BENCH_BUNDLE: another build of it, e.g. to compare two commits). */
+const BUNDLE = process.env.ROTOR_BENCH_BUNDLE ?? path.join(ROOT, 'dist/rotation/index.js');
 const ROUNDS = Number(process.env.ROTOR_BENCH_ROUNDS ?? 10);
 const pw = () => randomBytes(16).toString('hex');
 

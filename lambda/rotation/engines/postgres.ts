@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
-import { Client, type ClientConfig } from 'pg';
+import type { Client, ClientConfig } from 'pg';
 import type { DatabaseSecret } from '../../core/database-secret';
 import { RotationError, type ErrorCategory } from '../../core/errors';
 import { redact } from '../../core/redact';
@@ -23,7 +23,10 @@ export class PostgresEngine implements DatabaseEngine {
   }
 
   async connect(secret: DatabaseSecret, settings: ConnectionSettings): Promise<DatabaseSession> {
-    const client = new Client(clientConfig(secret, settings));
+    // `pg` is evaluated at the first login, not when the engine is chosen: createSecret needs the
+    // engine's rules (name length, excluded characters) but no session (bench/cold-start.bench.ts).
+    const { Client: PgClient } = require('pg') as typeof import('pg');
+    const client = new PgClient(clientConfig(secret, settings));
     // A connection error after connect (server gone) must not crash the process.
     client.on('error', () => undefined);
     try {
