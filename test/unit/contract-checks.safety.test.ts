@@ -1,4 +1,6 @@
-import { checkContract } from '../../lambda/rotation/steps';
+import { checkContract, runStep } from '../../lambda/rotation/steps';
+import { parseDatabaseSecret } from '../../lambda/core/database-secret';
+import type { RotationStrategy } from '../../lambda/rotation/strategies/strategy';
 import type { RotationContext } from '../../lambda/rotation/rotation-context';
 import { RotationError } from '../../lambda/core/errors';
 
@@ -60,6 +62,56 @@ describe('checkContract', () => {
       expect(e.category).toBe('conflict');
       expect(e.message).toMatch(/version tok is not AWSPENDING/);
       expect(e.action).toMatch(/cancelled or superseded/);
+    }
+  });
+});
+
+/**
+ * setSecret acts on AWSPENDING only after the strategy accepted it as the same
+ * target, the policy could have made its password, and the password differs
+ * from AWSCURRENT's (a "rotation" that keeps the password changes nothing).
+ */
+describe('setSecret: the checks on AWSPENDING before the database is touched', () => {
+  const secret = (password: string) => parseDatabaseSecret(JSON.stringify({ engine: 'postgres', host: 'h', username: 'app', password }), 'x');
+  function run(current: string, pending: string, opts: { strategyRefuses?: boolean; policyRefuses?: boolean } = {}) {
+    const order: string[] = [];
+    const setSecret = jest.fn(async () => { order.push('setSecret'); });
+    const strategy = {
+      mayDiffer: [],
+      validatePending: () => { order.push('validatePending'); if (opts.strategyRefuses) throw new RotationError({ category: 'conflict', message: 'other target', action: 'x' }); },
+      setSecret,
+    } as unknown as RotationStrategy;
+    const c = {
+      token: 'tok',
+      current: async () => ({ versionId: 'cur', secret: secret(current) }),
+      assertCurrentAcceptable: () => { order.push('current'); },
+      pending: async () => secret(pending),
+      assertPolicyPassword: () => { order.push('policy'); if (opts.policyRefuses) throw new RotationError({ category: 'configuration', message: 'policy', action: 'x' }); },
+    } as unknown as RotationContext;
+    return { order, setSecret, result: runStep('setSecret', c, strategy) };
+  }
+
+  test('a new password for the same target: set', async () => {
+    const r = run('Old-Pa55word', 'New-Pa55word');
+    await expect(r.result).resolves.toBe('done');
+    expect(r.order).toEqual(['current', 'validatePending', 'policy', 'setSecret']);
+  });
+
+  test('AWSPENDING holding the AWSCURRENT password: a conflict (PendingPasswordUnchanged), the database is not touched', async () => {
+    const r = run('Same-Pa55word', 'Same-Pa55word');
+    const e = await r.result.then(() => undefined, (x: unknown) => x);
+    expect(e).toBeInstanceOf(RotationError);
+    expect(e).toMatchObject({ category: 'conflict', code: 'PendingPasswordUnchanged' });
+    expect((e as RotationError).detail).toBe('the AWSPENDING password equals the AWSCURRENT password');
+    expect((e as RotationError).action).toMatch(/Remove the AWSPENDING label from version tok .* Nothing was changed\.$/);
+    expect(r.setSecret).not.toHaveBeenCalled();
+  });
+
+  test('a refusal by the strategy or the policy stops before the database', async () => {
+    for (const opts of [{ strategyRefuses: true }, { policyRefuses: true }]) {
+      const r = run('Old-Pa55word', 'New-Pa55word', opts);
+      await expect(r.result).rejects.toBeInstanceOf(RotationError);
+      expect(r.setSecret).not.toHaveBeenCalled();
     }
   });
 });

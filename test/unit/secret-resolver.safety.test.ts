@@ -231,3 +231,68 @@ describe('refresh', () => {
     expect(r.skipped.map((s) => s.reason)).toEqual(['not-found']);
   });
 });
+
+describe('what ListSecrets and BatchGetSecretValue may leave out', () => {
+  function bare(pages: unknown[], batch: unknown) {
+    const calls: string[] = [];
+    const client = {
+      send: async (cmd: unknown) => {
+        if (cmd instanceof ListSecretsCommand) {
+          calls.push('ListSecrets');
+          return pages[Number(cmd.input.NextToken ?? 0)];
+        }
+        if (cmd instanceof BatchGetSecretValueCommand) {
+          calls.push(`BatchGetSecretValue ${cmd.input.SecretIdList!.length}`);
+          return batch;
+        }
+        throw new Error('unexpected command');
+      },
+    } as unknown as SecretsManagerClient;
+    return { calls, resolver: new SecretResolver({ client, deploymentId: 'dep', concurrency: 1, call: (fn) => fn() }) };
+  }
+
+  test('listed entries: rotation flag, deleted flag, versions and tags as listed, with defaults for what is absent', async () => {
+    const { resolver } = bare([{ SecretList: [
+      { ARN: arn('on'), Name: 'on', RotationEnabled: true, DeletedDate: new Date(5), LastRotatedDate: new Date(7), SecretVersionsToStages: { v: ['AWSCURRENT'] }, Tags: [{ Key: 'team', Value: 'pay' }, { Value: 'no-key' }, { Key: 'flag' }] },
+      { ARN: arn('off'), RotationEnabled: false, Tags: [{ Key: 'team', Value: 'pay' }] },
+      { ARN: arn('unset'), Tags: [{ Key: 'team', Value: 'pay' }] },
+    ], NextToken: '1' }, {}], {});
+    const r = await resolver.resolve([{ kind: 'tags', filters: [{ key: 'team', values: ['pay'] }] }]);
+    expect(r.candidates).toEqual([
+      { arn: arn('on'), name: 'on', rotationEnabled: true, versions: { v: ['AWSCURRENT'] }, tags: { team: 'pay', flag: '' }, deleted: true, lastRotated: 7, fresh: false, key: undefined },
+      { arn: arn('off'), name: arn('off'), rotationEnabled: false, versions: {}, tags: { team: 'pay' }, deleted: false, lastRotated: undefined, fresh: false, key: undefined },
+      { arn: arn('unset'), name: arn('unset'), rotationEnabled: false, versions: {}, tags: { team: 'pay' }, deleted: false, lastRotated: undefined, fresh: false, key: undefined },
+    ]);
+  });
+
+  test('a managed secret whose value is not returned, is null, or has fields of other types, is not matched and breaks nothing', async () => {
+    const managed = (name: string) => ({ ARN: arn(name), Name: name, Tags: [MANAGED] });
+    const { resolver } = bare([{ SecretList: [managed('missing'), managed('null'), managed('numbers'), managed('good')] }], {
+      SecretValues: [
+        { ARN: arn('null'), SecretString: 'null' },
+        { ARN: arn('numbers'), SecretString: JSON.stringify({ host: 5, dbInstanceIdentifier: 7, username: 1 }) },
+        { SecretString: JSON.stringify({ dbInstanceIdentifier: 'db1' }) },
+        { ARN: arn('good'), SecretString: JSON.stringify({ dbInstanceIdentifier: 'DB1', username: 'app' }) },
+      ],
+    });
+    const r = await resolver.resolve([{ kind: 'database', dbInstanceIdentifier: 'db1' }]);
+    expect(r.candidates.map((c) => c.name)).toEqual(['good']);
+    expect(r.failed).toEqual([]);
+  });
+
+  test('empty answers: no secrets listed, no values returned', async () => {
+    const { resolver } = bare([{}], {});
+    const r = await resolver.resolve([{ kind: 'tags', filters: [{ key: 'team', values: ['pay'] }] }, { kind: 'database', dbClusterIdentifier: 'c1' }]);
+    expect(r.candidates).toEqual([]);
+    expect(r.notes).toHaveLength(2);
+    const one = bare([{ SecretList: [{ ARN: arn('m'), Name: 'm', Tags: [MANAGED] }] }], {});
+    expect((await one.resolver.resolve([{ kind: 'database', dbClusterIdentifier: 'c1' }])).candidates).toEqual([]);
+  });
+
+  test('exactly 20 managed secrets: one BatchGetSecretValue call', async () => {
+    const list = Array.from({ length: 20 }, (_, i) => ({ ARN: arn(`s${i}`), Name: `s${i}`, Tags: [MANAGED] }));
+    const { calls, resolver } = bare([{ SecretList: list }], { SecretValues: [] });
+    await resolver.resolve([{ kind: 'database', dbInstanceIdentifier: 'db1' }]);
+    expect(calls).toEqual(['ListSecrets', 'BatchGetSecretValue 20']);
+  });
+});
