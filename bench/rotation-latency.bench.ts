@@ -55,7 +55,8 @@ export async function run(): Promise<Record<string, unknown>> {
     delayPerCallMs: DELAY_MS,
     targetRoundTripsPerStep: TARGET_ROUND_TRIPS,
     targetRatioToRoundTripFloor: 1.2,
-    ...(BEFORE_BUNDLE ? { beforeBundle: 'ROTOR_BENCH_BEFORE_BUNDLE (see notes)' } : {}),
+    // What `before` is: ROTOR_BENCH_BEFORE_LABEL, e.g. the commit the bundle was built from.
+    ...(BEFORE_BUNDLE ? { before: process.env.ROTOR_BENCH_BEFORE_LABEL ?? BEFORE_BUNDLE } : {}),
   };
   try {
     for (const engine of ['postgres', 'mariadb'] as const) {
