@@ -47,6 +47,8 @@ describe('the whole value', () => {
     // Closing brackets bring the depth down: many shallow siblings are fine.
     const siblings = `{"engine":"postgres","host":"h","username":"u","password":"p","x":[${Array(100).fill('[[1]]').join(',')}]}`;
     expect((parseDatabaseSecret(siblings, 'l').extra.x as unknown[]).length).toBe(100);
+    const objects = `{"engine":"postgres","host":"h","username":"u","password":"p","x":[${Array(100).fill('{"a":{}}').join(',')}]}`;
+    expect((parseDatabaseSecret(objects, 'l').extra.x as unknown[]).length).toBe(100);
   });
 
   test('a repeated key is refused; a known key is named, another is not', () => {
