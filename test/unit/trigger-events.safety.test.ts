@@ -247,3 +247,46 @@ describe('AWS Health', () => {
     expect(refusal(health((x) => { x.detail.eventRegion = ''; })).message).toMatch(/detail\.eventRegion must be a non-empty string/);
   });
 });
+
+describe('edges', () => {
+  test('GuardDuty: resource type AccessKey is an IAM finding whatever its type name', () => {
+    const e = fixture('guardduty-iam');
+    e.detail.resource.resourceType = 'AccessKey';
+    e.detail.type = 'CredentialAccess:Kubernetes/MaliciousIPCaller';
+    expect(parse(e, { iamFindingTags: TAGS }).targets).toEqual([{ kind: 'tags', filters: TAGS, key: expect.any(String) }]);
+  });
+
+  test('AWS Health: an eventArn that is not an ARN, and no resources or entities at all', () => {
+    const bad = fixture('health-credentials-exposed');
+    bad.detail.eventArn = 'not-an-arn';
+    expect(parse(bad, { healthTags: TAGS }).skippedFindings).toEqual([expect.objectContaining({ finding: 'not-an-arn', reason: 'no-scope' })]);
+    const bare = fixture('health-credentials-exposed');
+    delete bare.resources;
+    delete bare.detail.affectedEntities;
+    expect(parse(bare, { healthTags: TAGS }).targets).toEqual([{ kind: 'tags', filters: TAGS, key: expect.any(String) }]);
+  });
+
+  test('schedule: a scheduledTime that Date.parse reads but is not ISO 8601 is refused', () => {
+    const e = fixture('schedule');
+    e.scheduledTime = 'Tue, 15 Jan 2030 10:00:00 GMT';
+    expect(refusal(e).message).toMatch(/scheduledTime is not an ISO 8601 time/);
+  });
+
+  test('Security Hub: long type lists and titles are cut to 512 characters; a cluster resource with a plain Id is ignored with a note', () => {
+    const e = fixture('securityhub-rds-instance');
+    e.detail.findings[0].Types = ['T/'.padEnd(400, 'a'), 'U/'.padEnd(400, 'b')];
+    const detail = parse(e).skippedFindings[0].detail;
+    expect(detail).toContain(`(${`${'T/'.padEnd(400, 'a')}, ${'U/'.padEnd(400, 'b')}`.slice(0, 512)})`);
+    expect(detail).not.toContain('b'.repeat(398));
+    const t = fixture('securityhub-rds-instance');
+    t.detail.findings[0].Title = 'x'.repeat(400);
+    t.detail.findings.push({ ...structuredClone(t.detail.findings[0]), Id: 'two', Title: 'y'.repeat(400) });
+    expect(parse(t).reason).toBe(`Security Hub: ${`${'x'.repeat(400)}; ${'y'.repeat(400)}`.slice(0, 512)}`);
+    const c = fixture('securityhub-rds-instance');
+    c.detail.findings[0].Resources = [{ Type: 'AwsRdsDbCluster', Id: 'plain' }];
+    expect(parse(c).notes).toEqual([
+      'detail.findings[0].Resources[0] names no DB cluster identifier; ignored',
+      `finding ${c.detail.findings[0].Id} names no secret or database; nothing to rotate for it`,
+    ]);
+  });
+});
