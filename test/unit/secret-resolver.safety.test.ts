@@ -68,6 +68,11 @@ describe('explicit secret ids', () => {
     expect(r).toMatchObject({ skipped: [], failed: [], notes: [] });
   });
 
+  test('a secret described without tags or labelled versions has none', async () => {
+    const { resolver } = setup([entry('bare', { Tags: undefined, SecretVersionsToStages: undefined })]);
+    expect((await resolver.resolve([{ kind: 'secret', secretId: 'bare' }])).candidates[0]).toMatchObject({ tags: {}, versions: {} });
+  });
+
   test('deleted and rotation-disabled secrets are reported as such to the caller', async () => {
     const { resolver } = setup([entry('d', { DeletedDate: new Date(), RotationEnabled: undefined })]);
     expect((await resolver.resolve([{ kind: 'secret', secretId: 'd' }])).candidates[0]).toMatchObject({ deleted: true, rotationEnabled: false, arn: arn('d') });
