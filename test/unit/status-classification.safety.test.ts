@@ -27,10 +27,19 @@ function client(entries: SecretListEntry[], versionCreated: Record<string, Date>
 }
 
 let cloudTrail: http.Server;
+/** What LookupEvents answers; undefined: AccessDenied. */
+let cloudTrailEvents: unknown[] | undefined;
+afterEach(() => { cloudTrailEvents = undefined; });
 let endpointUrl: string;
 beforeAll(async () => {
   cloudTrail = http.createServer((req, res) => {
     req.resume();
+    if (cloudTrailEvents) {
+      // LookupEvents (https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html), one page.
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+      res.end(JSON.stringify({ Events: cloudTrailEvents }));
+      return;
+    }
     res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' });
     res.end(JSON.stringify({ __type: 'AccessDeniedException', message: 'denied' }));
   });
@@ -165,5 +174,24 @@ describe('rotor status --all: Security Hub Secrets Manager controls', () => {
 
   test('without --all no controls are evaluated', async () => {
     expect((await rows([entry('s')])).s.controls).toBeUndefined();
+  });
+});
+
+describe('rotor status: a failed rotation (CloudTrail RotationFailed)', () => {
+  const failedEvent = (secretArn: string, at: number) => ({
+    EventId: 'e1', EventName: 'RotationFailed', EventTime: at / 1000,
+    CloudTrailEvent: JSON.stringify({
+      eventSource: 'secretsmanager.amazonaws.com', eventName: 'RotationFailed', eventTime: new Date(at).toISOString(), eventID: 'e1',
+      additionalEventData: { SecretId: secretArn }, errorMessage: 'createSecret: [network] the database did not answer',
+    }),
+  });
+
+  test('failed: the state, and SecretsManager.2 fails', async () => {
+    const e = entry('broken', { SecretVersionsToStages: { v1: ['AWSCURRENT'], v2: ['AWSPENDING'] } });
+    cloudTrailEvents = [failedEvent(e.ARN!, NOW - 3_600_000)];
+    const r = (await rows([e], { all: true }, { v2: new Date(NOW - 2 * 3_600_000) }))['broken'];
+    expect(r.state).toBe('failed');
+    expect(r.failure).toMatchObject({ event: 'RotationFailed', step: 'createSecret', category: 'network' });
+    expect(r.controls).toMatchObject({ 'SecretsManager.1': 'PASSED', 'SecretsManager.2': 'FAILED' });
   });
 });
