@@ -198,7 +198,7 @@ function parseSsl(v: unknown, where: string, fix: string): TlsMode | undefined {
 }
 
 function typeOf(v: unknown): string {
-  return Array.isArray(v) ? 'an array' : v === null ? 'null' : `a ${typeof v}`;
+  return Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
 /** The engine family decides which driver speaks to the database. */

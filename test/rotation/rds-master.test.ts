@@ -119,15 +119,17 @@ describe('rds-master strategy against the local RDS API', () => {
     }
   });
 
-  test('a secret without an instance identifier, or pointing at another endpoint: refused', async () => {
-    const { user, password, arn } = await masterInstance();
+  test('a secret without an instance identifier, or naming another instance whose master is someone else: refused, RDS untouched', async () => {
+    const { id, user, password } = await masterInstance();
     const noId = await f.createSecret(f.secretFor(user, password));
     expect((await f.rotate(noId, arnRds)).errorMessage).toMatch(/needs "dbInstanceIdentifier" or "dbClusterIdentifier"/);
     const other = await masterInstance();
     const wrong = await f.createSecret(f.secretFor(user, password, { dbInstanceIdentifier: other.id }));
     expect((await f.rotate(wrong, arnRds)).errorMessage).toMatch(/\[conflict\] the secret's user is not the master user/);
     expect(await f.canLogin(user, password)).toBe(true);
-    expect(arn).toBeDefined();
+    // Neither refusal asked RDS for anything, on either instance.
+    expect(rds.passwordChanges().filter((c) => c.identifier === other.id || c.identifier === id)).toEqual([]);
+    expect(await f.canLogin(other.user, other.password)).toBe(true);
   });
 });
 

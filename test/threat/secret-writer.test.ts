@@ -75,7 +75,8 @@ describe.each(['postgres', 'mariadb'] as const)('secret writer on %s (bundled fu
     await rewriteCurrent(bed, first.arn, bed.f.secretFor(moved.name, moved.password));
     expect((await bed.rotate(first.arn, allowFn)).eventName).toBe('RotationSucceeded');
     const after = (await bed.sm.send(new DescribeSecretCommand({ SecretId: first.arn }))).Tags?.find((t) => t.Key === ROTATED_TARGET_TAG)?.Value;
-    expect(after).toBeDefined();
+    expect(before).toMatch(/^v1:[0-9a-f]{64}$/);
+    expect(after).toMatch(/^v1:[0-9a-f]{64}$/);
     expect(after).not.toBe(before);
     expect(await bed.canLogin(moved.name, (await bed.current(first.arn)).password)).toBe(true);
   });

@@ -69,7 +69,7 @@ describe('fields', () => {
   test('a field of the wrong type says which type it has', () => {
     refused({ username: 5 }, `"username" in ${W} must be a string, not a number`);
     refused({ username: ['a'] }, `"username" in ${W} must be a string, not an array`);
-    refused({ dbname: { a: 1 } }, `"dbname" in ${W} must be a string, not a object`);
+    refused({ dbname: { a: 1 } }, `"dbname" in ${W} must be a string, not an object`);
     refused({ masterarn: true }, `"masterarn" in ${W} must be a string, not a boolean`);
   });
 
