@@ -51,6 +51,19 @@ export interface NetworkConfig {
   readonly createSecretsManagerEndpoint?: boolean;
 }
 
+/** The construct's PasswordPolicy from the rotationFunction section of rotor.config.json. */
+export function passwordPolicyOf(fn: RotationFunctionConfig): PasswordPolicy {
+  return {
+    length: fn.passwordLength,
+    excludeCharacters: fn.excludeCharacters,
+    excludeNumbers: fn.excludeNumbers,
+    excludePunctuation: fn.excludePunctuation,
+    excludeUppercase: fn.excludeUppercase,
+    excludeLowercase: fn.excludeLowercase,
+    requireEachIncludedType: fn.requireEachIncludedType,
+  };
+}
+
 export interface RotationFunctionConfig {
   readonly timeoutSeconds?: number;
   readonly memoryMb?: number;
@@ -178,15 +191,7 @@ export function parseRotorConfig(raw: unknown, source = 'rotor.config.json'): Ro
   };
   const names = new Set<string>();
   const fnConfig = config.rotationFunction ?? {};
-  const policy = {
-    length: fnConfig.passwordLength,
-    excludeCharacters: fnConfig.excludeCharacters,
-    excludeNumbers: fnConfig.excludeNumbers,
-    excludePunctuation: fnConfig.excludePunctuation,
-    excludeUppercase: fnConfig.excludeUppercase,
-    excludeLowercase: fnConfig.excludeLowercase,
-    requireEachIncludedType: fnConfig.requireEachIncludedType,
-  };
+  const policy = passwordPolicyOf(fnConfig);
   for (const problem of passwordPolicyProblems(policy)) {
     throw new RotorConfigError(`$.rotationFunction.${POLICY_FIELD[problem.field]}`, problem.problem, source);
   }

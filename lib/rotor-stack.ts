@@ -11,7 +11,7 @@ import { MANAGED_BY_TAG } from './lambda-bundling';
 import { GroupRotationSchedule } from './group-rotation-schedule';
 import { RotationFunction, type RotationStrategy } from './rotation-function';
 import { RotationMonitoring } from './rotation-monitoring';
-import type { RotorConfig } from './rotor-config';
+import { passwordPolicyOf, type RotorConfig } from './rotor-config';
 import { HEALTH_GLOBAL_REGION, HealthEventForwarder, healthForwarderName, requestBusName, SecurityAlertRotation } from './security-alert-rotation';
 import { TriggerFunction } from './trigger-function';
 
@@ -80,15 +80,7 @@ export class RotorStack extends Stack {
           tlsMode: fnConfig.tlsMode,
           allowTargetChange: fnConfig.allowTargetChange,
           tlsCaFile: fnConfig.tlsCaFile,
-          passwordPolicy: {
-            length: fnConfig.passwordLength,
-            excludeCharacters: fnConfig.excludeCharacters,
-            excludeNumbers: fnConfig.excludeNumbers,
-            excludePunctuation: fnConfig.excludePunctuation,
-            excludeUppercase: fnConfig.excludeUppercase,
-            excludeLowercase: fnConfig.excludeLowercase,
-            requireEachIncludedType: fnConfig.requireEachIncludedType,
-          },
+          passwordPolicy: passwordPolicyOf(fnConfig),
           connectTimeout: fnConfig.connectTimeoutMs !== undefined ? Duration.millis(fnConfig.connectTimeoutMs) : undefined,
           statementTimeout: fnConfig.statementTimeoutMs !== undefined ? Duration.millis(fnConfig.statementTimeoutMs) : undefined,
           logRetention: fnConfig.logRetentionDays as logs.RetentionDays | undefined,
