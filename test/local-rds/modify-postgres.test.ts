@@ -29,12 +29,41 @@ const passwords: Record<string, string> = {
 };
 const login = (user: string, password: string) => canLogin(pg, user, password);
 
+/**
+ * A password change as RDS runs it, observable: when the delay ended (applyPassword was called),
+ * and held while `held` is pending, so a test can look at the resource mid-change without racing
+ * the delay.
+ */
+function observedApply(role: string) {
+  const o = {
+    calledAt: [] as number[],
+    held: undefined as Promise<void> | undefined,
+    /** Holds the next change until the returned function is called. */
+    hold(): () => void {
+      let release!: () => void;
+      o.held = new Promise<void>((resolve) => (release = resolve));
+      return () => {
+        o.held = undefined;
+        release();
+      };
+    },
+    apply: async (newPassword: string) => {
+      o.calledAt.push(Date.now());
+      await o.held;
+      await alterRole(role)(newPassword);
+    },
+  };
+  return o;
+}
+const appDbApply = observedApply('rds_master');
+const auroraApply = observedApply('aurora_master');
+
 beforeAll(async () => {
   pg = await startPostgres();
   for (const [role, pw] of Object.entries(passwords)) await pg.query(`CREATE ROLE ${escapeIdentifier(role)} LOGIN CREATEDB PASSWORD ${escapeLiteral(pw)}`);
   ({ local, rds } = await startLocalRds({ passwordChangeDelayMs: DELAY_MS }));
   const at = { engine: 'postgres', host: pg.host, port: pg.port };
-  local.addInstance({ identifier: 'app-db', ...at, masterUsername: 'rds_master', applyPassword: alterRole('rds_master') });
+  local.addInstance({ identifier: 'app-db', ...at, masterUsername: 'rds_master', applyPassword: appDbApply.apply });
   local.addInstance({
     identifier: 'managed-db',
     ...at,
@@ -51,7 +80,7 @@ beforeAll(async () => {
     port: pg.port,
     masterUsername: 'aurora_master',
     memberInstanceIds: ['aurora-app-1'],
-    applyPassword: alterRole('aurora_master'),
+    applyPassword: auroraApply.apply,
   });
   local.addInstance({
     identifier: 'aurora-app-1',
@@ -72,7 +101,8 @@ afterAll(async () => {
 test('ModifyDBInstance changes the real master password only after the delay; the status goes resetting-master-credentials -> available', async () => {
   // Every character RDS allows that needs escaping in SQL.
   const next = `N3w'pa\\ss;$x'--`;
-  const t0 = Date.now();
+  const release = appDbApply.hold();
+  const calls = appDbApply.calledAt.length;
   const out = await rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: 'app-db', MasterUserPassword: next, ApplyImmediately: true }));
   // The answer shows the instance as accepted: still available, the password pending (never echoed).
   expect(out.DBInstance).toMatchObject({ DBInstanceIdentifier: 'app-db', DBInstanceStatus: 'available', PendingModifiedValues: { MasterUserPassword: '****' } });
@@ -84,11 +114,12 @@ test('ModifyDBInstance changes the real master password only after the delay; th
   // Not applied yet.
   expect(await login('rds_master', passwords.rds_master)).toBe(true);
   expect(await login('rds_master', next)).toBe(false);
-  expect(Date.now() - t0).toBeLessThan(DELAY_MS);
 
+  // Let the change through (held, it cannot land while the checks above run, however slow the machine).
+  release();
   const seen = await pollStatus(rds, 'instance', 'app-db', 'available');
   expect(seen).toEqual(['resetting-master-credentials', 'available']);
-  expect(Date.now() - t0).toBeGreaterThanOrEqual(DELAY_MS);
+  expect(appDbApply.calledAt).toHaveLength(calls + 1);
   const after = (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: 'app-db' }))).DBInstances![0];
   expect(after.PendingModifiedValues).toEqual({});
   expect(await login('rds_master', next)).toBe(true);
@@ -96,8 +127,12 @@ test('ModifyDBInstance changes the real master password only after the delay; th
   passwords.rds_master = next;
 
   const change = local.passwordChanges().find((c) => c.identifier === 'app-db')!;
-  expect(change).toEqual({ identifier: 'app-db', kind: 'instance', requestedAt: expect.any(String), appliedAt: expect.any(String) });
-  expect(Date.parse(change.appliedAt!) - Date.parse(change.requestedAt)).toBeGreaterThanOrEqual(DELAY_MS - 5);
+  const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+  expect(change).toEqual({ identifier: 'app-db', kind: 'instance', requestedAt: expect.stringMatching(iso), appliedAt: expect.stringMatching(iso) });
+  // RDS's delay was waited out before the password was applied. A timer never fires early, so this
+  // lower bound holds on any machine (the 5 ms allow for the record's millisecond rounding).
+  expect(appDbApply.calledAt[calls] - Date.parse(change.requestedAt)).toBeGreaterThanOrEqual(DELAY_MS - 5);
+  expect(Date.parse(change.appliedAt!)).toBeGreaterThanOrEqual(appDbApply.calledAt[calls]);
 });
 
 test('a ModifyDBInstance while resetting-master-credentials is InvalidDBInstanceState, and changes nothing', async () => {
@@ -225,7 +260,8 @@ describe('DB cluster', () => {
 
   test('ModifyDBCluster changes the real password after the delay; while resetting, another ModifyDBCluster is InvalidDBClusterStateFault', async () => {
     const next = `Cl'uster\\pw-1`;
-    const t0 = Date.now();
+    const release = auroraApply.hold();
+    const calls = auroraApply.calledAt.length;
     const out = await rds.send(new ModifyDBClusterCommand({ DBClusterIdentifier: 'aurora-app', MasterUserPassword: next, ApplyImmediately: true }));
     expect(out.DBCluster).toMatchObject({ DBClusterIdentifier: 'aurora-app', Status: 'available', PendingModifiedValues: { MasterUserPassword: '****' } });
     const during = (await rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: 'aurora-app' }))).DBClusters![0];
@@ -239,8 +275,12 @@ describe('DB cluster', () => {
     expect(await login('aurora_master', passwords.aurora_master)).toBe(true);
     expect(await login('aurora_master', next)).toBe(false);
 
+    release();
     expect(await pollStatus(rds, 'cluster', 'aurora-app', 'available')).toEqual(['resetting-master-credentials', 'available']);
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(DELAY_MS);
+    const change = local.passwordChanges().find((c) => c.identifier === 'aurora-app')!;
+    // The delay was waited out (a timer never fires early: a lower bound that holds on any machine).
+    expect(auroraApply.calledAt).toHaveLength(calls + 1);
+    expect(auroraApply.calledAt[calls] - Date.parse(change.requestedAt)).toBeGreaterThanOrEqual(DELAY_MS - 5);
     expect((await rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: 'aurora-app' }))).DBClusters![0].PendingModifiedValues).toBeUndefined();
     expect(await login('aurora_master', next)).toBe(true);
     expect(await login('aurora_master', passwords.aurora_master)).toBe(false);

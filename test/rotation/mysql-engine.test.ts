@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 import { classifyMysqlError, MysqlEngine, mysqlFlavor } from '../../lambda/rotation/engines/mysql';
+import type { MysqlSession } from '../../lambda/rotation/engines/mysql/session';
 import { mysqlNativePasswordHash } from '../../lambda/rotation/engines/mysql/password-hash';
 import type { ConnectionSettings, DatabaseSession } from '../../lambda/rotation/engines/engine';
 import { parseDatabaseSecret, type DatabaseSecret } from '../../lambda/core/database-secret';
@@ -156,7 +157,8 @@ describe('MySQL engine: connections', () => {
   test('no dbname: logs in without a default database', async () => {
     const s = secretFor(tlsServer);
     delete s.dbname;
-    await withSession(engine.connect(s, settings()), (session) => session.probe());
+    const rows = await withSession(engine.connect(s, settings()), (session) => (session as MysqlSession).rows('read the default database', 'SELECT DATABASE() AS db'));
+    expect(rows).toEqual([{ db: null }]);
   });
 });
 

@@ -68,7 +68,13 @@ describe('rds-master strategy against the local RDS API', () => {
     expect(rds.status(id)).toBe('available');
     const changes = rds.passwordChanges().filter((c) => c.identifier === id);
     expect(changes).toHaveLength(1);
-    expect(changes[0].appliedAt).toBeDefined();
+    // Applied (no error), and in order: the rotation started, RDS was asked, RDS applied it, and only
+    // then did the rotation succeed (setSecret waits until the new password is in effect).
+    const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+    expect(changes[0]).toEqual({ identifier: id, kind: 'instance', requestedAt: expect.stringMatching(iso), appliedAt: expect.stringMatching(iso) });
+    const started = f.local.events({ secretId: arn }).find((e) => e.eventName === 'RotationStarted' && e.versionId === outcome.versionId)!;
+    const order = [started.time, changes[0].requestedAt, changes[0].appliedAt!, outcome.time].map((t) => Date.parse(t));
+    expect(order).toEqual([...order].sort((a, b) => a - b));
   });
 
   test('RDS-managed master password: refused with a clear error, nothing changed', async () => {

@@ -94,7 +94,9 @@ describe('buildReport', () => {
       };
       const report = buildReport(state);
       expect(report.serverLogs).toEqual({ servers: 1, files: 1, bytes: Buffer.byteLength(PG_LOG), fixtureStatements: 2 });
-      expect(report.sources['server-log:postgres-log']).toBeDefined();
+      // One text scanned: the log without the fixture's two statements (3 of its 10 lines).
+      expect(report.sources['server-log:postgres-log']).toEqual({ texts: 1, lines: 7, bytes: Buffer.byteLength(scanPostgresLog(PG_LOG).text) });
+      expect(scanPostgresLog(PG_LOG).text).not.toContain('fixture-pw-');
       // The SELECT is a leak; the fixture's CREATE ROLE is not scanned; the function's plaintext ALTER ROLE is a structural hit.
       expect(report.leaks.map((l) => `${l.source} ${l.form}`).sort()).toEqual([
         'server-log:postgres-log exact',
