@@ -82,7 +82,12 @@ export class SecretsManagerHttpServer extends LocalHttpServer {
         } catch {
           throw new SerializationException('The request body is not valid JSON.');
         }
-        return sendJson(res, 200, this.deps.lookupEvents(json), { 'Content-Type': JSON_CONTENT_TYPE, 'x-amzn-RequestId': requestId });
+        // Seen by the interceptor like every Secrets Manager operation (tests record which calls a command makes).
+        const call = { op: opName, input: json as Record<string, unknown>, headers: req.headers };
+        await this.deps.faults.intercept({ ...call, phase: 'before' });
+        const output = this.deps.lookupEvents(json);
+        await this.deps.faults.intercept({ ...call, phase: 'after' });
+        return sendJson(res, 200, output, { 'Content-Type': JSON_CONTENT_TYPE, 'x-amzn-RequestId': requestId });
       }
       checkSignature(req.headers, store.region, 'secretsmanager');
       const op = typeof target === 'string' && target.startsWith(TARGET_PREFIX) ? operations.get(target.slice(TARGET_PREFIX.length)) : undefined;
