@@ -1,7 +1,6 @@
 import { CreateSecretCommand, PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import * as net from 'node:net';
 import type { LocalSecretsManager } from '../../local';
-import { fakeSigV4Headers, rawCall, startLocal, token, uniqueName } from './local-test-kit';
+import { fakeSigV4Headers, rawCall, rawSocketExchange, startLocal, token, uniqueName } from './local-test-kit';
 
 /*
  * Requests the SDK would never send: each gets a clear AWS-shaped error
@@ -137,14 +136,7 @@ describe('protocol', () => {
   });
 
   test('garbage that is not HTTP gets a 400 and does not hurt the server', async () => {
-    const url = new URL(local.endpoint);
-    const reply = await new Promise<string>((resolve, reject) => {
-      const socket = net.connect(Number(url.port), url.hostname, () => socket.write('HELLO \x00\x01 NOT HTTP\r\n\r\n'));
-      let data = '';
-      socket.on('data', (d) => (data += d.toString()));
-      socket.on('end', () => resolve(data));
-      socket.on('error', reject);
-    });
+    const reply = await rawSocketExchange(local.endpoint, 'HELLO \x00\x01 NOT HTTP\r\n\r\n');
     expect(reply).toMatch(/^HTTP\/1\.1 400/);
   });
 

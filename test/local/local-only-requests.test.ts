@@ -7,7 +7,7 @@ import { buildProgram } from '../../cli/program';
 import { LocalSecretsManager, localClientConfig } from '../../local';
 import { LocalRds, localRdsClientConfig } from '../../local/rds';
 import { sigV4Headers, stubApply } from '../local-rds/rds-test-kit';
-import { fakeSigV4Headers, token } from './local-test-kit';
+import { fakeSigV4Headers, rawSocketExchange, token } from './local-test-kit';
 
 /*
  * DNS-rebinding and cross-site protection of every server `rotor local` runs
@@ -155,14 +155,7 @@ describe('the Secrets Manager endpoint and its control routes', () => {
 
   test('a request without Host is refused', async () => {
     // HTTP/1.0 lets a client leave Host out.
-    const url = new URL(local.endpoint);
-    const reply = await new Promise<string>((resolve, reject) => {
-      const s = net.connect(Number(url.port), url.hostname, () => s.write('GET /_rotor/health HTTP/1.0\r\n\r\n'));
-      let data = '';
-      s.on('data', (d) => (data += d.toString()));
-      s.on('end', () => resolve(data));
-      s.on('error', reject);
-    });
+    const reply = await rawSocketExchange(local.endpoint, 'GET /_rotor/health HTTP/1.0\r\n\r\n');
     expect(reply).toMatch(/^HTTP\/1\.1 403/);
     expect(reply).toContain('"__type":"InvalidHostHeader"');
   });

@@ -1,3 +1,4 @@
+import * as net from 'node:net';
 import {
   DescribeSecretCommand,
   GetRandomPasswordCommand,
@@ -205,4 +206,16 @@ export async function rawCall(
     json = { raw: text };
   }
   return { status: res.status, json, headers: res.headers };
+}
+
+/** Writes raw bytes to the endpoint's socket and returns everything it answers until it closes. */
+export function rawSocketExchange(endpoint: string, bytes: string): Promise<string> {
+  const url = new URL(endpoint);
+  return new Promise<string>((resolve, reject) => {
+    const socket = net.connect(Number(url.port), url.hostname, () => socket.write(bytes));
+    let data = '';
+    socket.on('data', (d) => (data += d.toString()));
+    socket.on('end', () => resolve(data));
+    socket.on('error', reject);
+  });
 }

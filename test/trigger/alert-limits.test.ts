@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { createTriggerHandler } from '../../lambda/trigger/handler';
 import type { TriggerReport } from '../../lambda/trigger/report';
 import { fakeContext } from '../support/lambda-context';
-import { env, fixture, MANAGED, quietDeps, seed, startedRotations, startTriggerLocal, succeededRotations, type TriggerLocal } from './trigger-test-kit';
+import { env, fixture, MANAGED, depsWithMetrics, quietDeps, seed, startedRotations, startTriggerLocal, succeededRotations, type TriggerLocal } from './trigger-test-kit';
 
 let t: TriggerLocal;
 
@@ -194,12 +194,7 @@ test('a rotation request repeated inside the cool-down is skipped; a schedule is
 test('a rotation request resolving to 200 secrets rotates the first 50 by ARN and reports 150 "cap" (and an EMF metric); a redelivery rotates no more', async () => {
   const group = `cap-${randomUUID().slice(0, 8)}`;
   const arns = (await seed(t, 'cap', 200, { tags: [MANAGED, { Key: 'group', Value: group }] })).sort();
-  const saved = process.env.POWERTOOLS_METRICS_DISABLED;
-  delete process.env.POWERTOOLS_METRICS_DISABLED;
-  const deps = quietDeps();
-  if (saved !== undefined) process.env.POWERTOOLS_METRICS_DISABLED = saved;
-  const lines: string[] = [];
-  (deps.metrics as unknown as { console: { log: (s: string) => void } }).console = { log: (s: string) => lines.push(s) };
+  const { deps, lines } = depsWithMetrics();
   const h = createTriggerHandler({ secretsManager: t.sm, env: env({ ROTOR_TRIGGER_MAX_SECRETS_PER_EVENT: '50' }), ...deps });
   const event = requested({ tagFilters: [{ key: 'group', values: [group] }] });
   const report = (await h(event, fakeContext(60_000))) as TriggerReport;

@@ -31,6 +31,20 @@ export function quietDeps(): { logger: Logger; metrics: Metrics } {
   return { logger, metrics };
 }
 
+/**
+ * quietDeps() whose metrics are on and write their EMF lines into `lines` (test/support/jest-env.ts
+ * turns EMF output off for the suite; tests that check the metrics need it on).
+ */
+export function depsWithMetrics(): { deps: { logger: Logger; metrics: Metrics }; lines: string[] } {
+  const saved = process.env.POWERTOOLS_METRICS_DISABLED;
+  delete process.env.POWERTOOLS_METRICS_DISABLED;
+  const deps = quietDeps();
+  if (saved !== undefined) process.env.POWERTOOLS_METRICS_DISABLED = saved;
+  const lines: string[] = [];
+  (deps.metrics as unknown as { console: { log: (s: string) => void } }).console = { log: (s: string) => lines.push(s) };
+  return { deps, lines };
+}
+
 function jestSafeSilence(metrics: Metrics): void {
   // EMF lines go to stdout through Powertools' own Console; tests that check them replace this.
   (metrics as unknown as { console: { log: (...a: unknown[]) => void } }).console = { log: () => undefined };

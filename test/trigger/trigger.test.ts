@@ -9,7 +9,7 @@ import { createTriggerHandler } from '../../lambda/trigger/handler';
 import type { TriggerReport } from '../../lambda/trigger/report';
 import { fakeContext } from '../support/lambda-context';
 import {
-  env, fixture, MANAGED, quietDeps, seed, startedRotations, startTriggerLocal, succeededRotations, type TriggerLocal,
+  depsWithMetrics, env, fixture, MANAGED, quietDeps, seed, startedRotations, startTriggerLocal, succeededRotations, type TriggerLocal,
 } from './trigger-test-kit';
 
 let t: TriggerLocal;
@@ -202,13 +202,7 @@ test('invalid and unknown events give a report with a clear error and do not thr
 
 test('EMF metrics: counts with the Source dimension', async () => {
   const [arn] = await seed(t, 'emf', 1);
-  // test/support/jest-env.ts turns EMF output off for the suite; this test needs it on.
-  const saved = process.env.POWERTOOLS_METRICS_DISABLED;
-  delete process.env.POWERTOOLS_METRICS_DISABLED;
-  const deps = quietDeps();
-  if (saved !== undefined) process.env.POWERTOOLS_METRICS_DISABLED = saved;
-  const lines: string[] = [];
-  (deps.metrics as unknown as { console: { log: (s: string) => void } }).console = { log: (s: string) => lines.push(s) };
+  const { deps, lines } = depsWithMetrics();
   const h = createTriggerHandler({ secretsManager: t.sm, env: env(), ...deps });
   await h(requested({ secretIds: [arn, arn.replace(/-\w{6}$/, '-zzzzzz')] }), fakeContext());
   const emf = JSON.parse(lines[0]);
