@@ -14,8 +14,12 @@ import { engineFor } from '../../lambda/rotation/engines';
 import { masterLogin } from '../../lambda/rotation/master-credential';
 import { ROTATED_TARGET_TAG, targetChangedError, targetFingerprint } from '../../lambda/rotation/rotated-target';
 import { effectiveTlsMode } from '../../lambda/core/tls-policy';
-import { parseGrantLine } from '../../lambda/rotation/engines/mysql';
+// grants.ts, not engines/mysql: that one loads mysql2, which a PostgreSQL check never needs.
+import { parseGrantLine } from '../../lambda/rotation/engines/mysql/grants';
+import * as explain from '../../lambda/rotation/engines/explanations';
+import { pgIdent, sqlString } from '../../lambda/rotation/engines/explanations';
 import type { ConnectionSettings, DatabaseSession } from '../../lambda/rotation/engines/engine';
+import type { PgRoleRow } from '../../lambda/rotation/engines/postgres';
 import { secretsManagerClient, type AwsOptions } from '../lib/aws';
 import { colourOn, describeError, paint, printJson, tableStyle, type Colour } from '../lib/output';
 import { STRATEGY_TAG } from './status';
@@ -192,7 +196,7 @@ export async function diagnose(client: SecretsManagerClient, opts: DoctorOptions
   // 7-8. TLS and login (TLS is negotiated inside the database protocol, before authentication).
   const tlsTitle = 'TLS handshake and certificate';
   let session: DatabaseSession | undefined;
-  let barred: { detail: string; fix: string } | undefined;
+  let barred: RotationError | undefined;
   try {
     session = await engineFor(secret.engine).connect(secret, settings);
     add({ id: 'tls', title: tlsTitle, status: tlsMode === 'verify-full' ? 'ok' : 'warn', detail: tlsDetail(tlsMode, settings.caFile), fix: tlsMode === 'verify-full' ? undefined : 'use "ssl": "verify-full" in the secret (rotation never falls back to plaintext, but an unverified server can be impersonated)' });
@@ -200,12 +204,12 @@ export async function diagnose(client: SecretsManagerClient, opts: DoctorOptions
   } catch (e) {
     const re = e instanceof RotationError ? e : undefined;
     if (re?.category === 'tls') {
-      add({ id: 'tls', title: tlsTitle, status: 'fail', detail: `${re.detail} (code ${re.code})`, fix: `${settings.caFile ? `the server certificate is not signed by a CA in ${settings.caFile} or does not name ${secret.host}: pass the right CA bundle with --ca-file (for RDS: https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem)` : 'pass the CA bundle that signed the server certificate with --ca-file (the rotation function uses ROTOR_TLS_CA_FILE)'}` });
+      add({ id: 'tls', title: tlsTitle, status: 'fail', detail: `${re.detail} (code ${re.code}; CA bundle: ${settings.caFile ?? "Node's trust store"})`, fix: re.action });
       add({ id: 'login', title: 'login with AWSCURRENT', status: 'skip', detail: 'TLS failed first' });
     } else {
-      barred = re ? loginBarred(re, secret) : undefined;
-      add({ id: 'tls', title: tlsTitle, status: re?.category === 'authentication' || re?.category === 'permission' || barred ? 'ok' : 'skip', detail: re?.category === 'authentication' || barred ? tlsDetail(tlsMode, settings.caFile) : 'not reached' });
-      add({ id: 'login', title: 'login with AWSCURRENT', status: 'fail', detail: re ? `${re.detail}${re.code ? ` (code ${re.code})` : ''}` : describeError(e), fix: barred?.fix ?? re?.action ?? 'check the database log' });
+      barred = re !== undefined && explain.isLoginBarred(re) ? re : undefined;
+      add({ id: 'tls', title: tlsTitle, status: re?.category === 'authentication' || re?.category === 'permission' ? 'ok' : 'skip', detail: re?.category === 'authentication' || barred ? tlsDetail(tlsMode, settings.caFile) : 'not reached' });
+      add({ id: 'login', title: 'login with AWSCURRENT', status: 'fail', detail: re ? `${re.detail}${re.code ? ` (code ${re.code})` : ''}` : describeError(e), fix: re?.action ?? 'check the database log' });
     }
   }
 
@@ -221,7 +225,7 @@ export async function diagnose(client: SecretsManagerClient, opts: DoctorOptions
 
   // 9. The privilege the strategy needs.
   try {
-    if (barred && strategy !== 'rds-master') add({ id: 'privilege', title: 'privilege for the strategy', status: 'fail', detail: barred.detail, fix: barred.fix });
+    if (barred && strategy !== 'rds-master') add({ id: 'privilege', title: 'privilege for the strategy', status: 'fail', detail: `${secret.username} may not log in (see the login check), so it cannot change its own password and no rotated password would work`, fix: barred.action });
     else if (!session) add({ id: 'privilege', title: 'privilege for the strategy', status: 'skip', detail: 'no session' });
     else if (strategy === 'single-user') add(await ownPasswordCheck(secret, session));
     else if (strategy === 'alternating-users') add(await masterCheck(client, secret, settings, floor));
@@ -238,29 +242,12 @@ function tlsDetail(mode: TlsMode, caFile?: string): string {
   return mode === 'require' ? 'require: encrypted, certificate NOT verified' : 'disable: plaintext connection';
 }
 
-/**
- * The server knows the password but will not let the account in (PostgreSQL NOLOGIN, MySQL/MariaDB
- * ACCOUNT LOCK): no password change can help, and the rotating user cannot change its own password.
- */
-function loginBarred(e: RotationError, secret: DatabaseSecret): { detail: string; fix: string } | undefined {
-  if (e.code === '28000' && /not permitted to log in/.test(e.detail)) {
-    return { detail: `${secret.username} has NOLOGIN: it cannot log in, so it cannot change its own password and no rotated password would work`, fix: `ALTER ROLE ${pgIdent(secret.username)} LOGIN; (as a superuser or a role with CREATEROLE)` };
-  }
-  if (e.code === '3118' || e.code === '4151') {
-    return { detail: `the account ${secret.username} is locked: it cannot log in, so it cannot change its own password and no rotated password would work`, fix: `ALTER USER ${sqlString(secret.username)}@'%' ACCOUNT UNLOCK; (with the account's own host part, see SELECT Host FROM mysql.user WHERE User = ${sqlString(secret.username)})` };
-  }
-  return undefined;
-}
-
-const pgIdent = (name: string) => (/^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`);
-const sqlString = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
-
 async function reachable(host: string, port: number, timeoutMs: number): Promise<Omit<Check, 'id' | 'title'>> {
   let address: string;
   try {
     address = net.isIP(host) ? host : (await dns.lookup(host)).address;
   } catch (e) {
-    return { status: 'fail', detail: `DNS lookup of ${host} failed (${errorName(e) ?? describeError(e)})`, fix: 'fix "host" in the secret, or the DNS resolution from where rotation runs (VPC DNS, private hosted zones)' };
+    return { status: 'fail', detail: `DNS lookup of ${host} failed (${errorName(e) ?? describeError(e)})`, fix: explain.dnsFailed() };
   }
   const t0 = Date.now();
   return new Promise((resolve) => {
@@ -271,14 +258,12 @@ async function reachable(host: string, port: number, timeoutMs: number): Promise
     };
     socket.setTimeout(timeoutMs, () => done({
       status: 'fail', detail: `no answer from ${host} (${address}) port ${port} within ${timeoutMs} ms`,
-      fix: 'a firewall drops the packets: allow the port in the database\'s security group from the rotation function (and from here), check NACLs and routes',
+      fix: explain.noAnswer(timeoutMs),
     }));
     socket.once('connect', () => done({ status: 'ok', detail: `${host} -> ${address}; port ${port} open (${Date.now() - t0} ms)` }));
     socket.once('error', (e: NodeJS.ErrnoException) => done({
       status: 'fail', detail: `TCP connect to ${host} (${address}) port ${port} failed: ${e.code ?? e.message}`,
-      fix: e.code === 'ECONNREFUSED'
-        ? 'nothing listens there: check "port" in the secret and that the database is running (for RDS: instance status available)'
-        : 'check "host"/"port" in the secret, security groups, NACLs and routes',
+      fix: e.code === 'ECONNREFUSED' ? explain.connectionRefused() : explain.unreachable(timeoutMs),
     }));
   });
 }
@@ -305,7 +290,7 @@ async function ownPasswordCheck(secret: DatabaseSecret, session: DatabaseSession
   }
   const rows = await query(session, 'SELECT CURRENT_USER() AS u, @@GLOBAL.read_only AS ro');
   if (Number(rows[0]?.ro) === 1) {
-    return { id: 'privilege', title, status: 'fail', detail: 'the server is read-only (read_only = ON): passwords cannot change here', fix: 'point "host" at the writer (primary / cluster endpoint)' };
+    return { id: 'privilege', title, status: 'fail', detail: 'the server is read-only (read_only = ON)', fix: explain.readOnlyServer() };
   }
   return { id: 'privilege', title, status: 'ok', detail: `single-user: ${String(rows[0]?.u)} may change its own password (SET PASSWORD / ALTER USER CURRENT_USER() needs no privilege)` };
 }
@@ -353,38 +338,21 @@ async function masterCheck(client: SecretsManagerClient, secret: DatabaseSecret,
 }
 
 /**
- * PostgreSQL: CREATEROLE creates the clone, sets both users' passwords and grants the base user to
- * the clone (what PostgresSession.syncAlternateUser runs). CREATEROLE cannot alter SUPERUSER,
- * REPLICATION or BYPASSRLS roles, and from PostgreSQL 16 on only roles it holds ADMIN OPTION on.
+ * PostgreSQL: what PostgresSession.syncAlternateUser refuses before it changes anything
+ * (pgMasterProblems, the same rule and the same explanations): a master without CREATEROLE, base or
+ * alternate users with SUPERUSER / REPLICATION / BYPASSRLS under a master that is no superuser,
+ * and from PostgreSQL 16 on roles the master holds no ADMIN OPTION on.
  */
 async function pgMasterCheck(session: DatabaseSession, secret: DatabaseSecret, title: string): Promise<Check> {
-  const r = (await query(session, "SELECT rolname, rolsuper, rolcreaterole, current_setting('server_version_num')::int AS v FROM pg_roles WHERE rolname = current_user"))[0] ?? {};
-  const m = String(r.rolname);
-  if (r.rolsuper === true) return { id: 'privilege', title, status: 'ok', detail: `master ${m} has SUPERUSER` };
-  if (r.rolcreaterole !== true) {
-    return { id: 'privilege', title, status: 'fail', detail: `master ${m} has neither CREATEROLE nor SUPERUSER: it cannot create or re-password ${secret.username}_clone`, fix: `ALTER ROLE ${pgIdent(m)} CREATEROLE; (as a superuser; on RDS the master user has it)` };
-  }
+  // postgres.ts loads `pg` only in connect(); the session already did.
+  const { PG_ROLES_SQL, pgMasterProblems, pgRolesOf } = require('../../lambda/rotation/engines/postgres') as typeof import('../../lambda/rotation/engines/postgres');
   const base = secret.username.endsWith('_clone') ? secret.username.slice(0, -'_clone'.length) : secret.username;
-  const users = await query(session,
-    `SELECT u.rolname, u.rolsuper, u.rolreplication, u.rolbypassrls,
-            EXISTS (SELECT 1 FROM pg_auth_members a WHERE a.roleid = u.oid AND a.member = (SELECT oid FROM pg_roles WHERE rolname = current_user) AND a.admin_option) AS admin
-       FROM pg_roles u WHERE u.rolname IN ($1, $2) ORDER BY 1`, [base, `${base}_clone`]);
-  const problems: string[] = [];
-  const fixes: string[] = [];
-  for (const u of users) {
-    const name = String(u.rolname);
-    const attrs = [u.rolsuper === true && 'SUPERUSER', u.rolreplication === true && 'REPLICATION', u.rolbypassrls === true && 'BYPASSRLS'].filter(Boolean);
-    if (attrs.length > 0) {
-      problems.push(`${name} has ${attrs.join(', ')}, which only a superuser may alter`);
-      fixes.push(`ALTER ROLE ${pgIdent(name)} ${attrs.map((a) => `NO${a}`).join(' ')};`);
-    }
-    if (Number(r.v) >= 160000 && u.admin !== true) {
-      problems.push(`on PostgreSQL 16+ CREATEROLE acts only on roles it holds ADMIN OPTION on, and ${m} has none on ${name}`);
-      fixes.push(`GRANT ${pgIdent(name)} TO ${pgIdent(m)} WITH ADMIN OPTION;`);
-    }
-  }
-  if (problems.length > 0) return { id: 'privilege', title, status: 'fail', detail: `master ${m} has CREATEROLE, but ${problems.join('; ')}`, fix: `${fixes.join(' ')} (as a superuser)` };
-  return { id: 'privilege', title, status: 'ok', detail: `master ${m} has CREATEROLE${Number(r.v) >= 160000 ? ` and ADMIN OPTION on ${base}` : ''}` };
+  const roles = pgRolesOf(await query(session, PG_ROLES_SQL, [base, `${base}_clone`]) as unknown as PgRoleRow[]);
+  const m = roles.master.rolname;
+  const problems = pgMasterProblems(roles, base, `${base}_clone`);
+  if (problems.length > 0) return { id: 'privilege', title, status: 'fail', detail: `master ${m}: ${problems.map((p) => p.why).join('; ')}`, fix: problems.map((p) => p.action).join(' ') };
+  if (roles.master.rolsuper) return { id: 'privilege', title, status: 'ok', detail: `master ${m} has SUPERUSER` };
+  return { id: 'privilege', title, status: 'ok', detail: `master ${m} has CREATEROLE${roles.master.version >= 160000 ? ` and ADMIN OPTION on ${base}` : ''}` };
 }
 
 /**

@@ -3,6 +3,9 @@ import { startPostgres, type PgServer } from '../support/postgres-server';
 import { startMariadb, type MariadbServer } from '../support/mariadb-server';
 import { freePort } from '../support/free-port';
 import { password, rotor, startCliStack, type CliStack } from './cli-kit';
+import { PostgresEngine } from '../../lambda/rotation/engines/postgres';
+import * as explain from '../../lambda/rotation/engines/explanations';
+import { rotationFailure } from '../support/rotation-error';
 
 let pg: PgServer;
 let mdb: MariadbServer;
@@ -86,10 +89,27 @@ test('wrong port, wrong CA, stuck AWSPENDING, revoked privilege and invalid JSON
   expect(stuck.check('login').status).toBe('ok');
 
   expect(alt.out.strategy).toBe('alternating-users');
-  expect(alt.check('privilege')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/doc_master has neither CREATEROLE nor SUPERUSER/), fix: 'ALTER ROLE doc_master CREATEROLE; (as a superuser; on RDS the master user has it)' });
+  expect(alt.check('privilege')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/doc_master: it has neither CREATEROLE nor SUPERUSER/), fix: explain.pgMasterNeedsCreaterole('doc_master') });
+  expect(alt.check('privilege').fix).toContain('ALTER ROLE doc_master CREATEROLE;');
 
   expect(broken.check('value')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/no "host" field/) });
   expect(broken.check('rotation')).toMatchObject({ status: 'fail', fix: expect.stringMatching(/aws secretsmanager rotate-secret --secret-id doctor\/broken/) });
+});
+
+test('a role that may not log in (NOLOGIN): doctor prints the engine\'s explanation, which names the fix', async () => {
+  const role = 'doc_nologin';
+  const arn = await pgSecret('nologin', {}, role);
+  await pg.query(`ALTER ROLE ${role} NOLOGIN`);
+  const current = JSON.parse((await stack.sm.send(new GetSecretValueCommand({ SecretId: arn }))).SecretString!);
+  const engineError = await rotationFailure(new PostgresEngine().connect(current, { tlsMode: 'verify-full', caFile: pg.caFile!, connectTimeoutMs: 2000, statementTimeoutMs: 2000 }));
+  expect(engineError.category).toBe('permission');
+  expect(engineError.action).toBe(explain.pgNologin(role));
+  const r = await doctor(arn, '--ca-file', pg.caFile!);
+  expect(r.check('login')).toMatchObject({ status: 'fail', fix: engineError.action });
+  expect(r.check('privilege')).toMatchObject({ status: 'fail', fix: engineError.action });
+  // The action to take, whatever the wording around it.
+  expect(r.check('login').fix).toContain(`ALTER ROLE ${role} LOGIN;`);
+  expect(r.code).toBe(1);
 });
 
 test('stuck AWSPENDING that is the only working credential: doctor says finish the rotation, never remove AWSPENDING', async () => {

@@ -5,6 +5,8 @@ import type { DatabaseSecret } from '../../core/database-secret';
 import { RotationError, type ErrorCategory } from '../../core/errors';
 import { redact } from '../../core/redact';
 import type { AlternateUserSync, ConnectionSettings, DatabaseEngine, DatabaseSession } from './engine';
+import * as explain from './explanations';
+import { PG_SUPERUSER_ONLY_ATTRIBUTES as PG_SUPERUSER_ONLY } from './explanations';
 
 /**
  * PostgreSQL and Aurora PostgreSQL through `pg`.
@@ -65,20 +67,59 @@ class PostgresSession implements DatabaseSession {
    * role = base`), so its privileges are the base user's by construction and
    * the objects it creates belong to the base user. What the clone holds on
    * its own (other memberships, grants, objects in this database) is moved to
-   * the base user or revoked. One transaction: all of it or nothing.
+   * the base user or revoked; its attributes are set to the base user's, and
+   * roles that are members of the clone without being members of the base
+   * user lose that membership (a clone made in advance by someone else gives
+   * them nothing). One transaction: all of it or nothing. Refused before any
+   * change when the master cannot do all of it (pgMasterProblems).
    */
   async syncAlternateUser({ target, baseUser, password }: AlternateUserSync): Promise<void> {
     const id = (n: string) => this.client.escapeIdentifier(n);
-    const exists = await this.run('look up the user', 'SELECT 1 FROM pg_roles WHERE rolname = $1', [], [target]);
+    const clone = target !== baseUser ? target : undefined;
+    const roles = pgRolesOf((await this.run('read the master, the base user and the alternate user', PG_ROLES_SQL, [], [baseUser, target])).rows as PgRoleRow[]);
+    const problems = pgMasterProblems(roles, baseUser, clone);
+    if (problems.length > 0) {
+      throw new RotationError({
+        category: 'permission', code: problems[0].code,
+        message: `PostgreSQL: the master ${roles.master.rolname} cannot ${clone ? `make ${clone} a copy of ${baseUser}` : `change the password of ${baseUser}`}: ${problems.map((p) => p.why).join('; ')}`,
+        action: problems.map((p) => p.action).join(' '),
+      });
+    }
+    const base = roles.byName.get(baseUser);
+    if (clone !== undefined && !base) {
+      throw new RotationError({
+        category: 'configuration', code: '42704',
+        message: `PostgreSQL: the base user ${baseUser} of the alternate user ${clone} does not exist`,
+        action: 'The role named in the secret does not exist in this database server; fix "username" in the secret.',
+      });
+    }
+    const exists = roles.byName.has(target);
     await this.run('start a transaction', 'BEGIN');
     try {
-      if (exists.rowCount === 0) {
+      if (!exists) {
         await this.run('create the alternate user', `CREATE ROLE ${id(target)} WITH LOGIN PASSWORD ${this.client.escapeLiteral(this.passwordLiteral(password))}`, [password]);
       } else {
         await this.run('change the password', this.alterPasswordSql(target, password), [password]);
       }
-      if (target !== baseUser) {
-        const clone = target;
+      if (clone !== undefined && base) {
+        // Roles that are members of the clone: only what they also are of the base user stays
+        // (first: a base user made a member of the clone would make GRANT base TO clone circular).
+        const members = await this.run(
+          'read the members of the alternate user',
+          `SELECT u.rolname, m.admin_option AS admin,
+                  EXISTS (SELECT 1 FROM pg_auth_members b WHERE b.roleid = (SELECT oid FROM pg_roles WHERE rolname = $2) AND b.member = m.member) AS base_member,
+                  EXISTS (SELECT 1 FROM pg_auth_members b WHERE b.roleid = (SELECT oid FROM pg_roles WHERE rolname = $2) AND b.member = m.member AND b.admin_option) AS base_admin
+             FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member WHERE r.rolname = $1`,
+          [], [clone, baseUser],
+        );
+        for (const row of members.rows) {
+          const member = String(row.rolname);
+          if (row.base_member !== true) {
+            await this.run('revoke a membership in the alternate user that the base user does not have', `REVOKE ${id(clone)} FROM ${id(member)}`);
+          } else if (row.admin === true && row.base_admin !== true) {
+            await this.run('revoke an ADMIN OPTION on the alternate user that the base user does not have', `REVOKE ADMIN OPTION FOR ${id(clone)} FROM ${id(member)}`);
+          }
+        }
         const others = await this.run(
           'read the alternate user\'s memberships',
           'SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = $1 AND r.rolname <> $2',
@@ -88,9 +129,16 @@ class PostgresSession implements DatabaseSession {
           await this.run('revoke a membership the base user does not grant', `REVOKE ${id(String(row.rolname))} FROM ${id(clone)}`);
         }
         await this.run('make the alternate user a member of the base user', `GRANT ${id(baseUser)} TO ${id(clone)}`);
-        const limit = await this.run('read the base user\'s connection limit', 'SELECT rolconnlimit FROM pg_roles WHERE rolname = $1', [], [baseUser]);
-        const connLimit = Number(limit.rows[0]?.rolconnlimit ?? -1);
-        await this.run('set the alternate user\'s attributes', `ALTER ROLE ${id(clone)} WITH LOGIN INHERIT CONNECTION LIMIT ${Number.isInteger(connLimit) ? connLimit : -1}`);
+        const flag = (on: boolean, name: string) => (on ? name : `NO${name}`);
+        const attrs = [
+          'LOGIN', 'INHERIT',
+          flag(base.rolcreatedb, 'CREATEDB'), flag(base.rolcreaterole, 'CREATEROLE'),
+          // Only a superuser may write these; a master that is none was refused above when they differ.
+          ...(roles.master.rolsuper ? PG_SUPERUSER_ONLY.map((a) => flag(base[PG_ATTRIBUTE_COLUMN[a]], a)) : []),
+          `CONNECTION LIMIT ${Number.isInteger(base.rolconnlimit) ? base.rolconnlimit : -1}`,
+          `VALID UNTIL ${this.client.escapeLiteral(base.validuntil ?? 'infinity')}`,
+        ];
+        await this.run('set the alternate user\'s attributes to the base user\'s', `ALTER ROLE ${id(clone)} WITH ${attrs.join(' ')}`);
         await this.run('make the alternate user act as the base user', `ALTER ROLE ${id(clone)} SET role = ${this.client.escapeLiteral(baseUser)}`);
         // Only when the clone owns objects or holds grants in this database:
         // REASSIGN/DROP OWNED need the privileges of both roles, which a
@@ -128,6 +176,24 @@ class PostgresSession implements DatabaseSession {
               action: `Revoke them as their grantor (see \\dp in psql for ${clone}); nothing was changed.`,
             });
           }
+        }
+      }
+      if (clone !== undefined) {
+        // REVOKE by a role that did not grant the membership may leave it (PostgreSQL 16+: grants
+        // are per grantor): members the base user does not have must be gone.
+        const left = await this.run(
+          'check the members of the alternate user',
+          `SELECT 1 FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid
+            WHERE r.rolname = $1 AND NOT EXISTS (SELECT 1 FROM pg_auth_members b JOIN pg_roles br ON br.oid = b.roleid
+                                                  WHERE br.rolname = $2 AND b.member = m.member AND (b.admin_option OR NOT m.admin_option))`,
+          [], [clone, baseUser],
+        );
+        if ((left.rowCount ?? 0) > 0) {
+          throw new RotationError({
+            category: 'permission', code: 'CloneMembersRemain',
+            message: `the alternate user ${clone} has members (roles that may act as it) that the base user does not have, and the master cannot revoke them`,
+            action: `Revoke them as their grantor or a superuser (\\du ${clone} in psql lists them; REVOKE ${clone} FROM <role>), or DROP ROLE ${clone} (rotation creates it again); nothing was changed.`,
+          });
         }
       }
       await this.run('commit', 'COMMIT');
@@ -202,6 +268,70 @@ function isAscii(s: string): boolean {
   return /^[\x20-\x7e]*$/.test(s);
 }
 
+/**
+ * The master (current_user) and the roles $1 (base user) and $2 (alternate user), with what
+ * pgMasterProblems and the attribute reset need. Read-only; `rotor doctor` runs it too.
+ */
+export const PG_ROLES_SQL = `SELECT r.rolname, r.rolname = current_user AS is_master, r.rolsuper, r.rolcreatedb, r.rolcreaterole, r.rolreplication, r.rolbypassrls,
+              r.rolconnlimit, r.rolvaliduntil::text AS validuntil, current_setting('server_version_num')::int AS version,
+              EXISTS (SELECT 1 FROM pg_auth_members a WHERE a.roleid = r.oid AND a.member = (SELECT oid FROM pg_roles WHERE rolname = current_user) AND a.admin_option) AS admin
+         FROM pg_roles r WHERE r.rolname IN ($1, $2) OR r.rolname = current_user`;
+
+/** A row of PG_ROLES_SQL. */
+export interface PgRoleRow {
+  rolname: string;
+  is_master: boolean;
+  rolsuper: boolean;
+  rolcreatedb: boolean;
+  rolcreaterole: boolean;
+  rolreplication: boolean;
+  rolbypassrls: boolean;
+  rolconnlimit: number;
+  validuntil: string | null;
+  version: number;
+  /** The master holds ADMIN OPTION on this role. */
+  admin: boolean;
+}
+export interface PgRoles {
+  master: PgRoleRow;
+  byName: Map<string, PgRoleRow>;
+}
+
+const PG_ATTRIBUTE_COLUMN = { SUPERUSER: 'rolsuper', REPLICATION: 'rolreplication', BYPASSRLS: 'rolbypassrls' } as const;
+
+export function pgRolesOf(rows: PgRoleRow[]): PgRoles {
+  const master = rows.find((r) => r.is_master);
+  if (!master) throw new RotationError({ category: 'configuration', code: 'NoMasterRole', message: 'PostgreSQL: the master\'s own role is not in pg_roles', action: 'Check the master user; nothing was changed.' });
+  return { master, byName: new Map(rows.map((r) => [r.rolname, r])) };
+}
+
+/**
+ * Why the master cannot make `clone` (undefined: re-password the base user) an equal copy of
+ * `baseUser`, or undefined when it can. What a CREATEROLE master (as on RDS) cannot do: alter a role
+ * with SUPERUSER, REPLICATION or BYPASSRLS (nor give or take them), and on PostgreSQL 16+ act on a
+ * role it holds no ADMIN OPTION on. A superuser master can do all of it. `rotor doctor` asks the same.
+ */
+export function pgMasterProblems(roles: PgRoles, baseUser: string, clone?: string): Array<{ code: string; why: string; action: string }> {
+  const { master } = roles;
+  if (master.rolsuper) return [];
+  if (!master.rolcreaterole) {
+    return [{ code: 'MasterNeedsCreaterole', why: 'it has neither CREATEROLE nor SUPERUSER', action: explain.pgMasterNeedsCreaterole(master.rolname) }];
+  }
+  const problems: Array<{ code: string; why: string; action: string }> = [];
+  for (const name of clone === undefined ? [baseUser] : [baseUser, clone]) {
+    const role = roles.byName.get(name);
+    if (!role) continue;
+    const attrs = PG_SUPERUSER_ONLY.filter((a) => role[PG_ATTRIBUTE_COLUMN[a]]);
+    if (attrs.length > 0) {
+      problems.push({ code: 'SuperuserOnlyAttributes', why: `${name} has ${attrs.join(', ')}, which only a superuser may alter`, action: explain.pgSuperuserOnlyAttributes(name, attrs, name === clone) });
+    }
+    if (master.version >= 160000 && !role.admin) {
+      problems.push({ code: 'MasterNeedsAdminOption', why: `it holds no ADMIN OPTION on ${name} (PostgreSQL 16+)`, action: explain.pgMasterNeedsAdminOption(name, master.rolname) });
+    }
+  }
+  return problems;
+}
+
 /** RFC 5802 / RFC 7677 stored key format, as PostgreSQL's `SCRAM-SHA-256$iter:salt$StoredKey:ServerKey`. */
 export function scramVerifier(password: string, iterations = 4096): string {
   const salt = randomBytes(16);
@@ -237,7 +367,7 @@ export function classifyPgError(
 
   if (code === '28000' && /not permitted to log in/i.test(text)) {
     // The password may be right: the role has NOLOGIN. Trying other passwords would not help.
-    return mk('permission', `The role may not log in (NOLOGIN); run ALTER ROLE "${secret.username.replace(/"/g, '""')}" LOGIN, or fix "username" in the secret.`);
+    return mk('permission', explain.pgNologin(secret.username));
   }
   if (code === '28P01' || code === '28000') {
     return mk('authentication', 'The password in this secret version is not valid for that user (or pg_hba.conf refuses the login). If the database password was changed outside rotation, put the working password into the secret as AWSCURRENT.');
@@ -247,19 +377,18 @@ export function classifyPgError(
     return mk('permission', 'The user may not do this; grant the rotating user the needed privilege (its own password needs none; another role\'s needs CREATEROLE or superuser).');
   }
   if (code === '42704') return mk('configuration', 'The role named in the secret does not exist in this database server; fix "username" in the secret.');
+  if (code === '25006') return mk('configuration', explain.readOnlyServer());
   if (code === '57014' || code === '55P03') {
     return mk('network', `The statement did not finish within ${settings.statementTimeoutMs} ms (statement/lock timeout); check for locks on the role or raise ROTOR_STATEMENT_TIMEOUT_MS.`);
   }
   if (code === '53300' || code === '57P03' || code === '57P01') {
     return mk('network', 'The server is not accepting connections right now (starting, shutting down or out of connections); retry later.');
   }
-  if ((code && TLS_CODES.has(code)) || /SSL|TLS|certificate/i.test(text)) {
-    return mk('tls', settings.tlsMode === 'verify-full'
-      ? 'TLS verification failed: make sure the server has TLS on and its certificate is signed by a CA in ROTOR_TLS_CA_FILE (for RDS, the RDS CA bundle) and names the host. The function never falls back to plaintext.'
-      : 'The TLS handshake failed: make sure the server has TLS on. The function never falls back to plaintext.');
-  }
+  if ((code && TLS_CODES.has(code)) || /SSL|TLS|certificate/i.test(text)) return mk('tls', explain.tlsFailed(settings.tlsMode));
+  if (code === 'ECONNREFUSED') return mk('network', explain.connectionRefused());
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return mk('network', explain.dnsFailed());
   if ((code && NETWORK_CODES.has(code)) || /timeout|terminated|Connection terminated/i.test(text)) {
-    return mk('network', `The database did not answer within ${settings.connectTimeoutMs} ms or refused the connection: check host/port in the secret, the security groups and the route from the function's subnets to the database.`);
+    return mk('network', explain.unreachable(settings.connectTimeoutMs));
   }
   return mk('configuration', 'Unexpected database error; check the database log around this time.');
 }

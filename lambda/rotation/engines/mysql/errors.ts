@@ -2,6 +2,7 @@ import type { DatabaseSecret } from '../../../core/database-secret';
 import { RotationError, type ErrorCategory } from '../../../core/errors';
 import { redact } from '../../../core/redact';
 import type { ConnectionSettings } from '../engine';
+import * as explain from '../explanations';
 
 export function baseMessage(secret: DatabaseSecret, what: string, text: string): string {
   const target = `${secret.username}@${secret.host}:${secret.port}/${secret.dbname ?? ''}`;
@@ -79,7 +80,7 @@ export function classifyMysqlError(
   if (errno !== undefined) {
     if (LOCKED_ERRNOS.has(errno)) {
       // MariaDB 4151 / MySQL 3118: the account is locked; no password would log in.
-      return mk('permission', `The account is locked; run ALTER USER '${secret.username.replace(/'/g, "''")}'@'%' ACCOUNT UNLOCK (with the account's host), or fix "username" in the secret.`);
+      return mk('permission', explain.mysqlLocked(secret.username));
     }
     if (context.loggedIn && AUTH_ERRNOS.has(errno)) {
       return mk('permission', context.permissionAction ?? 'The user may not do this; grant it the needed privilege.');
@@ -90,6 +91,8 @@ export function classifyMysqlError(
     if (EXPIRED_ERRNOS.has(errno)) {
       return mk('authentication', 'The password of this user has expired; set a new one as an administrator (ALTER USER ... IDENTIFIED BY / PASSWORD EXPIRE NEVER) and put it into the secret as AWSCURRENT.');
     }
+    // 1290: --read-only / --super-read-only ("running with the ... option"); 1836: read-only mode.
+    if (errno === 1836 || (errno === 1290 && /read.only/i.test(raw))) return mk('configuration', explain.readOnlyServer());
     if (errno === 1049) return mk('configuration', 'The database named by "dbname" does not exist; fix "dbname" in the secret.');
     if (PERMISSION_ERRNOS.has(errno)) {
       if (context.permissionAction) return mk('permission', context.permissionAction);
@@ -120,13 +123,11 @@ export function classifyMysqlError(
   if (driverCode === 'PROTOCOL_SEQUENCE_TIMEOUT') {
     return mk('network', `The statement did not finish within ${settings.statementTimeoutMs} ms; check for locks on the account or raise ROTOR_STATEMENT_TIMEOUT_MS.`);
   }
-  if ((driverCode && TLS_CODES.has(driverCode)) || /SSL|TLS|certificate|secure connection/i.test(text)) {
-    return mk('tls', settings.tlsMode === 'verify-full'
-      ? 'TLS verification failed: make sure the server has TLS on and its certificate is signed by a CA in ROTOR_TLS_CA_FILE (for RDS, the RDS CA bundle) and names the host. The function never falls back to plaintext.'
-      : 'The TLS handshake failed: make sure the server has TLS on. The function never falls back to plaintext.');
-  }
+  if ((driverCode && TLS_CODES.has(driverCode)) || /SSL|TLS|certificate|secure connection/i.test(text)) return mk('tls', explain.tlsFailed(settings.tlsMode));
+  if (driverCode === 'ECONNREFUSED') return mk('network', explain.connectionRefused());
+  if (driverCode === 'ENOTFOUND' || driverCode === 'EAI_AGAIN') return mk('network', explain.dnsFailed());
   if ((driverCode && NETWORK_CODES.has(driverCode)) || /timeout|timed out|closed the connection|Connection lost/i.test(text)) {
-    return mk('network', `The database did not answer within ${settings.connectTimeoutMs} ms or refused the connection: check host/port in the secret, the security groups and the route from the function's subnets to the database.`);
+    return mk('network', explain.unreachable(settings.connectTimeoutMs));
   }
   if (driverCode === 'MYSQL_CLEAR_PASSWORD_NOT_ENABLED' || /unknown plugin/i.test(text)) {
     return mk('configuration', 'The account uses an authentication plugin the function does not support (supported: mysql_native_password, caching_sha2_password, sha256_password); change the account\'s plugin.');

@@ -1,0 +1,108 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Client } from 'pg';
+import { startRotationFixture, type RotationFixture } from '../support/rotation-fixture';
+
+/**
+ * Alternating users on PostgreSQL with a `<user>_clone` role that someone else made in advance
+ * (threat model, "What an independent attack found"): the rotation gives the clone the base
+ * user's attributes and takes away memberships in it that the base user does not have, or, where
+ * the master cannot (a CREATEROLE master, as on RDS, and a clone with REPLICATION), refuses before
+ * it changes anything.
+ */
+const ENV = { ROTOR_STRATEGY: 'alternating-users' };
+let f: RotationFixture;
+let altFn: string;
+let createroleMaster: { name: string; password: string; arn: string };
+let superMaster: string;
+let seq = 0;
+const uniq = (p: string) => `${p}_${++seq}`;
+
+beforeAll(async () => {
+  f = await startRotationFixture({ tls: true });
+  altFn = f.registerHandler('rotor-alternating', ENV);
+  const name = 'reset_master';
+  const password = await f.createRole(name);
+  await f.pg.query(`ALTER ROLE ${name} CREATEROLE`);
+  createroleMaster = { name, password, arn: await f.createSecret(f.secretFor(name, password)) };
+  superMaster = await f.createSecret(f.secretFor(f.pg.superuser.username, f.pg.superuser.password));
+}, 60_000);
+afterAll(async () => {
+  await f?.stop();
+});
+
+async function as(user: string, password: string, fn: (c: Client) => Promise<void>) {
+  const c = new Client({ host: 'localhost', port: f.pg.port, user, password, database: f.pg.database, ssl: { ca: readFileSync(f.pg.caFile!, 'utf8') } });
+  await c.connect();
+  try {
+    await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** A base user made by the CREATEROLE master, and its secret naming `masterArn`. */
+async function baseUser(masterArn: string) {
+  const name = uniq('reset');
+  const password = randomBytes(12).toString('hex');
+  await as(createroleMaster.name, createroleMaster.password, (c) => c.query(`CREATE ROLE ${name} LOGIN PASSWORD '${password}'`).then(() => undefined));
+  return { name, clone: `${name}_clone`, arn: await f.createSecret(f.secretFor(name, password, { masterarn: masterArn })) };
+}
+
+const attributes = async (role: string) => (await f.pg.query(
+  `SELECT rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls, rolconnlimit, COALESCE(rolvaliduntil::text, 'infinity') AS validuntil
+     FROM pg_roles WHERE rolname = $1`, [role])).rows[0];
+const membersOf = async (role: string) => (await f.pg.query(
+  'SELECT u.rolname, m.admin_option AS admin FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member WHERE r.rolname = $1 ORDER BY 1',
+  [role])).rows;
+const storedPassword = async (role: string) => (await f.pg.query('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [role])).rows[0]?.rolpassword as string | undefined;
+
+test('CREATEROLE master: a clone made in advance with CREATEDB, CREATEROLE, a connection limit, an expiry and members of its own gets the base user\'s attributes; only members the base user also has stay', async () => {
+  const { name, clone, arn } = await baseUser(createroleMaster.arn);
+  await f.pg.query(`ALTER ROLE ${name} CONNECTION LIMIT 7`);
+  // The attacker's preparation: the clone with more rights than the base user, and a way in for themselves.
+  await f.pg.query(`CREATE ROLE ${clone} LOGIN CREATEDB CREATEROLE CONNECTION LIMIT 99 VALID UNTIL '2001-01-01' PASSWORD 'attacker-knows-it'`);
+  const mallory = uniq('mallory');
+  const ops = uniq('ops');
+  await f.pg.query(`CREATE ROLE ${mallory} LOGIN`);
+  await f.pg.query(`CREATE ROLE ${ops}`);
+  await f.pg.query(`GRANT ${clone} TO ${mallory} WITH ADMIN OPTION`);
+  // A member of both (e.g. an operators' group): membership in the clone gives it nothing more; it stays, without ADMIN OPTION.
+  await f.pg.query(`GRANT ${name} TO ${ops}`);
+  await f.pg.query(`GRANT ${clone} TO ${ops} WITH ADMIN OPTION`);
+
+  const outcome = await f.rotate(arn, altFn);
+  expect([outcome.eventName, outcome.errorMessage]).toEqual(['RotationSucceeded', undefined]);
+  expect((await f.current(arn)).username).toBe(clone);
+
+  const { validuntil: baseUntil, ...baseAttrs } = await attributes(name);
+  const { validuntil: cloneUntil, ...cloneAttrs } = await attributes(clone);
+  expect(cloneAttrs).toEqual({ ...baseAttrs });
+  expect(cloneAttrs).toMatchObject({ rolcreatedb: false, rolcreaterole: false, rolconnlimit: 7 });
+  expect([baseUntil, cloneUntil]).toEqual(['infinity', 'infinity']);
+  expect(await membersOf(clone)).toEqual([{ rolname: ops, admin: false }]);
+  expect(await f.canLogin(clone, 'attacker-knows-it')).toBe(false);
+});
+
+test('CREATEROLE master: a clone made in advance with REPLICATION (which only a superuser may alter) is refused [permission] with the fix; nothing changed', async () => {
+  const { clone, arn } = await baseUser(createroleMaster.arn);
+  await f.pg.query(`CREATE ROLE ${clone} LOGIN REPLICATION PASSWORD 'attacker-knows-it'`);
+  const before = { password: await storedPassword(clone), attrs: await attributes(clone), members: await membersOf(clone) };
+
+  const outcome = await f.rotate(arn, altFn);
+  expect(outcome.eventName).toBe('RotationFailed');
+  expect(outcome.errorMessage).toMatch(new RegExp(`^setSecret: \\[permission\\] PostgreSQL: the master reset_master cannot make ${clone} a copy of .*${clone} has REPLICATION.*\\(code SuperuserOnlyAttributes\\)`));
+  expect(outcome.errorMessage).toContain(`ALTER ROLE ${clone} NOREPLICATION;`);
+  expect(outcome.errorMessage).toContain(`DROP ROLE ${clone};`);
+  expect({ password: await storedPassword(clone), attrs: await attributes(clone), members: await membersOf(clone) }).toEqual(before);
+});
+
+test('superuser master: a clone made in advance with SUPERUSER, BYPASSRLS and REPLICATION loses them', async () => {
+  const { name, clone, arn } = await baseUser(superMaster);
+  await f.pg.query(`CREATE ROLE ${clone} LOGIN SUPERUSER BYPASSRLS REPLICATION PASSWORD 'attacker-knows-it'`);
+
+  const outcome = await f.rotate(arn, altFn);
+  expect([outcome.eventName, outcome.errorMessage]).toEqual(['RotationSucceeded', undefined]);
+  expect(await attributes(clone)).toEqual(await attributes(name));
+  expect(await attributes(clone)).toMatchObject({ rolsuper: false, rolbypassrls: false, rolreplication: false });
+});
