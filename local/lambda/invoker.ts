@@ -19,12 +19,8 @@ export interface InvokerOptions {
 
 const RUNTIME_PATH = path.join(__dirname, 'child-runtime.cjs');
 
-/**
- * A child-process function, optionally run by another Node binary than this process's (`nodePath`,
- * absolute), e.g. the Lambda runtime's major (scripts/node24.sh).
- * TODO(lead): move `nodePath?: string` into the child-process variant of RotationFunction (types.ts).
- */
-export type ChildProcessFunction = Extract<RotationFunction, { kind: 'child-process' }> & { nodePath?: string };
+/** A child-process function (a bundle in a warm Node child process, optionally another Node binary). */
+export type ChildProcessFunction = Extract<RotationFunction, { kind: 'child-process' }>;
 const LOG_LINES_KEPT = 500;
 
 /**
@@ -41,8 +37,7 @@ export class LambdaInvoker {
   register(functionArn: string, fn: RotationFunction): void {
     if (fn.kind === 'child-process') {
       if (!path.isAbsolute(fn.bundlePath)) throw new Error(`bundlePath must be absolute: ${fn.bundlePath}`);
-      const nodePath = (fn as ChildProcessFunction).nodePath;
-      if (nodePath !== undefined && !path.isAbsolute(nodePath)) throw new Error(`nodePath must be absolute: ${nodePath}`);
+      if (fn.nodePath !== undefined && !path.isAbsolute(fn.nodePath)) throw new Error(`nodePath must be absolute: ${fn.nodePath}`);
       this.children.get(functionArn)?.kill();
       this.children.set(functionArn, new ChildFunction(functionArn, fn, this.opts));
     } else {

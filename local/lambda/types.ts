@@ -38,7 +38,20 @@ export interface LambdaLikeContext {
  */
 export type RotationFunction =
   | { kind: 'in-process'; handler: (event: RotationEvent, context: LambdaLikeContext) => Promise<unknown> }
-  | { kind: 'child-process'; bundlePath: string; env?: Record<string, string>; timeoutMs?: number };
+  | {
+    kind: 'child-process';
+    /** Absolute path of the CommonJS bundle that exports `handler`. */
+    bundlePath: string;
+    /** The function's environment variables (the Lambda-like variables are added). */
+    env?: Record<string, string>;
+    /** The function's timeout (default 30 s): past it the process is killed, as Lambda does. */
+    timeoutMs?: number;
+    /**
+     * Absolute path of the Node binary that runs the bundle, e.g. the Lambda runtime's major
+     * (scripts/node24.sh). Default: the Node running this process.
+     */
+    nodePath?: string;
+  };
 
 /** A failed invocation, named the way Lambda reports it (`errorType`, `errorMessage`). */
 export class InvocationError extends Error {

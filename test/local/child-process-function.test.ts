@@ -168,3 +168,22 @@ test('a bundle that cannot load, or has no handler, fails like Lambda init error
   expect((await rotate(local.lambdaArn('nohandler'))).end).toMatchObject({ errorType: 'Runtime.HandlerNotFound' });
   expect((await rotate(local.lambdaArn('missing'))).end).toMatchObject({ errorType: 'Runtime.ImportModuleError' });
 });
+
+test('nodePath: the bundle runs under that Node binary (the Lambda runtime\'s major in CI); a relative path is refused', async () => {
+  // A "Node binary" that records that it ran, then hands over to this process's Node.
+  const marker = path.join(dir, 'node-wrapper.ran');
+  const wrapper = path.join(dir, 'node-wrapper');
+  writeFileSync(wrapper, `#!/bin/sh\necho "$$" >> ${JSON.stringify(marker)}\nexec ${JSON.stringify(process.execPath)} "$@"\n`, { mode: 0o755 });
+  const traceFile = path.join(dir, 'child-node-path.trace');
+  const arn = local.lambdaArn('child-node-path');
+  local.registerRotationFunction(arn, { kind: 'child-process', bundlePath, env: { TRACE_FILE: traceFile }, nodePath: wrapper });
+  const r = await rotate(arn);
+  expect(r.end.eventName).toBe('RotationSucceeded');
+  const ran = readFileSync(marker, 'utf8').trim().split('\n');
+  // One warm process (exec keeps the pid), started through the wrapper, served the four steps.
+  expect(ran).toHaveLength(1);
+  expect(trace(traceFile).map((x) => x.pid)).toEqual(Array(4).fill(Number(ran[0])));
+
+  expect(() => local.registerRotationFunction(local.lambdaArn('child-relative-node'), { kind: 'child-process', bundlePath, nodePath: 'node' }))
+    .toThrow(/nodePath must be absolute: node/);
+});
