@@ -15,6 +15,7 @@ import { VersionCache } from './version-cache';
 import { parseRotationEvent, type RotationEvent } from './event';
 import { RotationContext } from './rotation-context';
 import { checkContract, runStep } from './steps';
+import { ROTATED_TARGET_TAG } from './rotated-target';
 import { strategyNamed } from './strategies';
 import type { RotationStrategy } from './strategies/strategy';
 
@@ -69,12 +70,28 @@ export function createRotationHandler(deps: RotationHandlerDeps = {}) {
         prefetched.master = { secretId: masterarn, value };
       }
     }
-    const metadata = await store.describe();
-    const count = (name: string) => metrics.addMetric(name, MetricUnit.Count, 1);
-    const ctx = new RotationContext(event, store, run.config, logger, metadata, remaining, rdsDirectory, prefetched, count, versions);
-    onContext(ctx);
-    logger.debug('step started', { strategy: run.strategy.name });
-    return checkContract(ctx) === 'nothing-to-do' ? 'nothing-to-do' : runStep(event.step, ctx, run.strategy);
+    if (event.step === 'finishSecret') {
+      // The first rotation of a secret records its target (rotated-target.ts) before AWSCURRENT
+      // moves. When testSecret proved that target in this container, the tag is written in the
+      // round trip of DescribeSecret; finishSecret still promotes only once the write succeeded.
+      const fingerprint = versions.takeTargetToRecord(store.secretId, event.token);
+      if (fingerprint) {
+        const written = store.tag(ROTATED_TARGET_TAG, fingerprint);
+        written.catch(() => undefined);
+        prefetched.targetRecord = { fingerprint, written };
+      }
+    }
+    try {
+      const metadata = await store.describe();
+      const count = (name: string) => metrics.addMetric(name, MetricUnit.Count, 1);
+      const ctx = new RotationContext(event, store, run.config, logger, metadata, remaining, rdsDirectory, prefetched, count, versions);
+      onContext(ctx);
+      logger.debug('step started', { strategy: run.strategy.name });
+      return checkContract(ctx) === 'nothing-to-do' ? 'nothing-to-do' : await runStep(event.step, ctx, run.strategy);
+    } finally {
+      // No write outlives the invocation (a refused step may not have waited for it).
+      await prefetched.targetRecord?.written.catch(() => undefined);
+    }
   };
 
   const base = async (rawEvent: unknown, context: Context): Promise<void> => {

@@ -198,12 +198,31 @@ export class RotationContext {
     }
   }
 
-  /** Records the target of the credential becoming AWSCURRENT, when it is not recorded yet. */
+  /**
+   * Records the target of the credential becoming AWSCURRENT, when it is not recorded yet.
+   * Resolves only once the tag holds it: by the write the handler started with DescribeSecret
+   * (the target testSecret proved in this container), else by a write of its own.
+   */
   async recordTarget(next: DatabaseSecret, mayDiffer: ReadonlyArray<TargetField>): Promise<void> {
     const fp = targetFingerprint(next, mayDiffer);
-    if (this.metadata.tags[ROTATED_TARGET_TAG] === fp) return;
-    await this.store.tag(ROTATED_TARGET_TAG, fp);
+    const early = this.prefetched.targetRecord;
+    if (early?.fingerprint === fp) {
+      await early.written;
+    } else {
+      if (this.metadata.tags[ROTATED_TARGET_TAG] === fp) return;
+      await this.store.tag(ROTATED_TARGET_TAG, fp);
+    }
     this.metadata.tags[ROTATED_TARGET_TAG] = fp;
+  }
+
+  /**
+   * testSecret passed with `pending`: when the tag does not hold its target yet (the first
+   * rotation, or a change ROTOR_ALLOW_TARGET_CHANGE allowed), this container's finishSecret
+   * of the same token may write it concurrently with its DescribeSecret.
+   */
+  rememberProvenTarget(pending: DatabaseSecret, mayDiffer: ReadonlyArray<TargetField>): void {
+    const fp = targetFingerprint(pending, mayDiffer);
+    if (this.metadata.tags[ROTATED_TARGET_TAG] !== fp) this.versionCache.setTargetToRecord(this.store.secretId, this.token, fp);
   }
 
   engine(secret: DatabaseSecret): DatabaseEngine {

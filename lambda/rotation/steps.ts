@@ -138,6 +138,7 @@ async function testSecret(ctx: RotationContext, strategy: RotationStrategy): Pro
   } finally {
     await session.close();
   }
+  ctx.rememberProvenTarget(pending, strategy.mayDiffer);
   return 'done';
 }
 
@@ -158,6 +159,8 @@ async function finishSecret(ctx: RotationContext, strategy: RotationStrategy): P
   validatePending(ctx, strategy, current, pending);
   // Recorded before the labels move: if the tag cannot be written the
   // rotation stops with nothing promoted, and a retry writes the same value.
+  // (After testSecret passed in this container the write was started with
+  // DescribeSecret, for the target testSecret proved; it is awaited here.)
   await ctx.recordTarget(pending, strategy.mayDiffer);
   await ctx.promote(currentVersion);
   return 'done';

@@ -12,6 +12,8 @@ import { AWSCURRENT, AWSPENDING, type SecretStore, type StoredVersion } from '..
 export class VersionCache {
   private readonly values = new Map<string, string>();
   private readonly currentIds = new Map<string, string>();
+  /** Target fingerprints testSecret proved and the secret's tag did not hold yet, by secret and token. */
+  private readonly targetsToRecord = new Map<string, string>();
 
   constructor(private readonly maxEntries = 64) {}
 
@@ -43,6 +45,26 @@ export class VersionCache {
 
   setCurrent(secretId: string, versionId: string): void {
     this.currentIds.set(secretId, versionId);
+  }
+
+  /**
+   * After testSecret passed in this container: the fingerprint of the target its AWSPENDING
+   * value was proved on, when the secret's rotated-target tag did not hold it. finishSecret
+   * of the same token may then write the tag in the round trip of its DescribeSecret.
+   */
+  setTargetToRecord(secretId: string, token: string, fingerprint: string): void {
+    const key = `${secretId}\n${token}`;
+    this.targetsToRecord.delete(key);
+    this.targetsToRecord.set(key, fingerprint);
+    while (this.targetsToRecord.size > this.maxEntries) this.targetsToRecord.delete(this.targetsToRecord.keys().next().value as string);
+  }
+
+  /** The fingerprint testSecret proved for this token and the tag lacked, taken (once). */
+  takeTargetToRecord(secretId: string, token: string): string | undefined {
+    const key = `${secretId}\n${token}`;
+    const fp = this.targetsToRecord.get(key);
+    this.targetsToRecord.delete(key);
+    return fp;
   }
 
   /**
@@ -83,4 +105,9 @@ export interface Prefetched {
   speculativeCurrent?: StoredVersion;
   /** Alternating users: AWSCURRENT of the master secret the cached current value names. */
   master?: { secretId: string; value: Promise<StoredVersion | undefined> };
+  /**
+   * finishSecret: the rotated-target tag write started with DescribeSecret, for the target
+   * testSecret proved in this container. AWSCURRENT moves only after it succeeded.
+   */
+  targetRecord?: { fingerprint: string; written: Promise<void> };
 }

@@ -3,7 +3,9 @@
  * usual case: Lambda runs the four steps in the same container). The
  * container's version cache (lambda/rotation/version-cache.ts) means the
  * later steps read no value: each step is one DescribeSecret, plus the write
- * it exists for. Counts, not timings.
+ * it exists for. Counts, not timings; where calls must be in flight together
+ * (one round trip), the endpoint holds the first call until the second
+ * arrives, so sequential calls fail the test whatever the machine's speed.
  */
 import { startBed, type ReliabilityBed } from '../reliability/support/reliability-kit';
 import { CreateSecretCommand, DescribeSecretCommand, PutSecretValueCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
@@ -39,6 +41,45 @@ async function callsPerStep(arn: string, fn: string): Promise<Record<string, str
   return calls;
 }
 
+/**
+ * Order of finishSecret's calls as the endpoint saw them, for one rotation of `arn`. The first
+ * of DescribeSecret and TagResource to arrive is held (up to 5 s) until the other arrives:
+ * `tagWithDescribe` is true when both were in flight together (one round trip), false when one
+ * only came after the other's answer (or not at all).
+ */
+async function finishSecretOrder(arn: string, fn: string): Promise<{ tagWithDescribe: boolean; events: string[]; eventName: string }> {
+  let step = 'none';
+  const events: string[] = [];
+  let held: 'none' | 'holding' | 'done' = 'none';
+  let release: () => void = () => undefined;
+  let tagWithDescribe = false;
+  bed.local.observeInvocations((e) => {
+    if (e.secretArn === arn && e.phase === 'start') step = e.step;
+  });
+  bed.local.faults.setInterceptor(async (c) => {
+    if (step !== 'finishSecret' || c.input.SecretId !== arn) return;
+    events.push(`${c.op} ${c.phase}`);
+    if (c.phase !== 'before' || (c.op !== 'DescribeSecret' && c.op !== 'TagResource')) return;
+    if (held === 'none') {
+      held = 'holding';
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([new Promise<void>((resolve) => (release = resolve)), new Promise((resolve) => (timer = setTimeout(resolve, 5000)))]);
+      clearTimeout(timer);
+      held = 'done';
+    } else if (held === 'holding') {
+      tagWithDescribe = true;
+      release();
+    }
+  });
+  try {
+    const outcome = await bed.rotate(arn, fn);
+    return { tagWithDescribe, events, eventName: outcome.eventName };
+  } finally {
+    bed.local.faults.setInterceptor(undefined);
+    bed.local.observeInvocations(undefined);
+  }
+}
+
 test('single-user, warm container: after createSecret no step reads a value; finishSecret records the target once', async () => {
   const fn = bed.registerInProcess('reads-single');
   const { arn } = await bed.roleWithSecret('reads_su');
@@ -46,6 +87,7 @@ test('single-user, warm container: after createSecret no step reads a value; fin
     createSecret: ['DescribeSecret', 'GetSecretValue(AWSCURRENT)', 'GetSecretValue(AWSPENDING)', 'PutSecretValue'],
     setSecret: ['DescribeSecret'],
     testSecret: ['DescribeSecret'],
+    // The first rotation records the target (rotated-target.ts): in DescribeSecret's round trip, see below.
     finishSecret: ['DescribeSecret', 'TagResource', 'UpdateSecretVersionStage'],
   });
   // The next rotation in the same container: AWSCURRENT comes from the cache too, and the target is already recorded.
@@ -84,4 +126,43 @@ test('alternating users, warm container: the master is read in the same round tr
   const calls = await callsPerStep(secret.ARN!, fn);
   expect(calls.setSecret).toEqual(['DescribeSecret', 'GetSecretValue(AWSCURRENT, other secret)']);
   expect(calls.testSecret).toEqual(['DescribeSecret']);
+});
+
+test('the first rotation: finishSecret writes the target tag with DescribeSecret (one round trip), and moves AWSCURRENT only after the tag is written', async () => {
+  const fn = bed.registerInProcess('reads-first');
+  const { arn } = await bed.roleWithSecret('reads_first');
+  const { tagWithDescribe, events, eventName } = await finishSecretOrder(arn, fn);
+  expect(eventName).toBe('RotationSucceeded');
+  expect(tagWithDescribe).toBe(true);
+  // Two round trips: {DescribeSecret, TagResource}, then UpdateSecretVersionStage after the tag's answer.
+  expect(events.indexOf('UpdateSecretVersionStage before')).toBeGreaterThan(events.indexOf('TagResource after'));
+  expect(events.filter((e) => e.endsWith(' before')).sort()).toEqual(['DescribeSecret before', 'TagResource before', 'UpdateSecretVersionStage before']);
+});
+
+test('the first rotation: when the target tag cannot be written, AWSCURRENT does not move', async () => {
+  const fn = bed.registerInProcess('reads-tagfail');
+  const { arn } = await bed.roleWithSecret('reads_tagfail');
+  const before = await bed.current(arn);
+  const calls: string[] = [];
+  let step = 'none';
+  bed.local.observeInvocations((e) => {
+    if (e.secretArn === arn && e.phase === 'start') step = e.step;
+  });
+  bed.local.faults.setInterceptor((c) => {
+    if (c.phase === 'before' && step === 'finishSecret') calls.push(c.op);
+  });
+  bed.local.faults.inject({ op: 'TagResource', error: 'AccessDeniedException' });
+  try {
+    const outcome = await bed.rotate(arn, fn);
+    expect(outcome.eventName).toBe('RotationFailed');
+    expect(outcome.step).toBe('finishSecret');
+    expect(outcome.errorMessage).toMatch(/\[permission\] Secrets Manager TagResource on the secret failed/);
+  } finally {
+    bed.local.faults.clear();
+    bed.local.faults.setInterceptor(undefined);
+    bed.local.observeInvocations(undefined);
+  }
+  // The write was refused (the endpoint's fault answers before its interceptor sees a call); the labels never moved.
+  expect(calls).toEqual(['DescribeSecret']);
+  expect(await bed.current(arn)).toEqual(before);
 });
