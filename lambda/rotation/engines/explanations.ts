@@ -92,3 +92,9 @@ export function pgSuperuserOnlyAttributes(role: string, attrs: readonly string[]
 export function pgMasterNeedsAdminOption(role: string, master: string): string {
   return `On PostgreSQL 16 and later CREATEROLE acts only on roles it holds ADMIN OPTION on, and ${pgIdent(master)} has none on ${pgIdent(role)}. Run GRANT ${pgIdent(role)} TO ${pgIdent(master)} WITH ADMIN OPTION; as a superuser.`;
 }
+
+/** PostgreSQL asked for a cleartext or MD5 password while the TLS mode is below verify-full. */
+export function pgWeakAuthUnverified(): string {
+  return 'A server that is not verified may be an impersonator collecting passwords, so the function sends a cleartext or MD5 password only to a verified server. '
+    + 'Use TLS mode "verify-full" ("ssl" in the secret, ROTOR_TLS_MODE), or let the server use SCRAM: password_encryption = scram-sha-256, the user\'s password set again, and the pg_hba.conf method scram-sha-256 instead of password or md5.';
+}

@@ -28,13 +28,37 @@ export class PostgresEngine implements DatabaseEngine {
     // `pg` is evaluated at the first login, not when the engine is chosen: createSecret needs the
     // engine's rules (name length, excluded characters) but no session (bench/cold-start.bench.ts).
     const { Client: PgClient } = require('pg') as typeof import('pg');
-    const client = new PgClient(clientConfig(secret, settings));
+    const config = clientConfig(secret, settings);
+    // Below verify-full the server is not proven to be the database: an impersonator on the route
+    // can ask for the password in cleartext (or as an MD5 digest, crackable offline). pg answers
+    // such a request by calling `password` when it is a function; that call refuses instead, so
+    // nothing of the password leaves. SCRAM-SHA-256 (the servers' default) proves the password
+    // without sending it and stays allowed.
+    let weakRequest: 'cleartext' | 'MD5' | undefined;
+    if (settings.tlsMode !== 'verify-full') {
+      const password = secret.password;
+      config.password = async () => {
+        if (weakRequest) throw weakAuthError(secret, settings, weakRequest);
+        return password;
+      };
+    }
+    const client = new PgClient(config);
+    if (settings.tlsMode !== 'verify-full') {
+      // Connection emits one event per authentication request before pg asks for the password.
+      const connection = (client as unknown as { connection?: NodeJS.EventEmitter }).connection;
+      if (!connection) {
+        throw new RotationError({ category: 'configuration', code: 'PgDriverUnsupported', message: 'PostgreSQL: this version of the pg driver has no connection events to check password requests on', action: 'Deploy the pg version the function was built with; nothing was sent.' });
+      }
+      connection.prependListener('authenticationCleartextPassword', () => { weakRequest = 'cleartext'; });
+      connection.prependListener('authenticationMD5Password', () => { weakRequest = 'MD5'; });
+    }
     // A connection error after connect (server gone) must not crash the process.
     client.on('error', () => undefined);
     try {
       await client.connect();
     } catch (e) {
       await client.end().catch(() => undefined);
+      if (e instanceof RotationError) throw e;
       throw classifyPgError(e, secret, settings, 'log in');
     }
     return new PostgresSession(client, secret, settings);
@@ -226,6 +250,15 @@ class PostgresSession implements DatabaseSession {
       throw classifyPgError(e, this.secret, this.settings, what, alsoSecret);
     }
   }
+}
+
+/** The refusal of a cleartext or MD5 password request on a connection whose server is not verified. */
+function weakAuthError(secret: DatabaseSecret, settings: ConnectionSettings, kind: 'cleartext' | 'MD5'): RotationError {
+  return new RotationError({
+    category: 'tls', code: 'WeakAuthUnverifiedServer',
+    message: `PostgreSQL: refused to log in as ${secret.username}@${secret.host}:${secret.port}/${secret.dbname ?? 'postgres'}: the server asked for the password ${kind === 'MD5' ? 'as an MD5 digest' : 'in cleartext'} on a connection whose server is not verified (TLS mode "${settings.tlsMode}"); nothing of the password was sent`,
+    action: explain.pgWeakAuthUnverified(),
+  });
 }
 
 function clientConfig(secret: DatabaseSecret, settings: ConnectionSettings): ClientConfig {
