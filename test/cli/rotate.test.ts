@@ -42,7 +42,9 @@ afterAll(async () => {
 test('rotate --wait: two rotated for real, the injected failure reported as soon as it happened (with its event), the unmanaged one skipped; exit 1; the same --request-id starts nothing twice', async () => {
   // --timeout 3600: the command only ends this test in time (the child is killed at 40 s) by
   // returning when the failure is known, not when the wait times out.
+  const startedSecond = Math.floor(Date.now() / 1000) * 1000;
   const r = await rotor(['rotate', 'rotate/a', 'rotate/b', 'rotate/bad', 'rotate/unmanaged', 'rotate/missing', '--wait', '--timeout', '3600', '--request-id', 'ticket-42', '--json'], stack.env);
+  const endedAt = Date.now();
   expect(r.code).toBe(1);
   const out = JSON.parse(r.stdout);
   const by = Object.fromEntries(out.results.map((x: { secret: string }) => [x.secret, x]));
@@ -52,7 +54,10 @@ test('rotate --wait: two rotated for real, the injected failure reported as soon
     outcome: 'failed',
     event: { event: 'RotationFailed', step: 'createSecret', message: expect.stringMatching(/injected failure: setSecret cannot reach the database/) },
   });
-  expect(Date.parse(by['rotate/bad'].event.time)).toBeGreaterThan(Date.now() - 120_000);
+  // The event is this command's: it happened while the command ran (no wall-clock tolerance).
+  const failedAt = Date.parse(by['rotate/bad'].event.time);
+  expect(failedAt).toBeGreaterThanOrEqual(startedSecond);
+  expect(failedAt).toBeLessThanOrEqual(endedAt);
   expect(by['rotate/bad'].detail).toMatch(/^RotationFailed at .* in createSecret: .*injected failure.*; run rotor doctor rotate\/bad$/);
   expect(by['rotate/unmanaged']).toMatchObject({ outcome: 'skipped', reason: 'not-managed' });
   expect(by['rotate/missing']).toMatchObject({ outcome: 'failed', reason: 'not-found' });

@@ -168,7 +168,8 @@ describe('RotateSecret behaviour', () => {
     });
     const out = await sm.send(new RotateSecretCommand({ SecretId: arn, RotationLambdaARN: fnArn }));
     expect(out).toMatchObject({ ARN: arn, VersionId: expect.any(String) });
-    expect(out.Name).toBeDefined();
+    expect(out.Name).toMatch(/^rot\/[a-z0-9]{1,8}$/);
+    expect(arn).toMatch(new RegExp(`:secret:${out.Name}-[A-Za-z0-9]{6}$`));
     const map = await labels(sm, arn);
     expect(map[out.VersionId!]).toEqual(['AWSPENDING']);
     expect(map[v1]).toEqual(['AWSCURRENT']);

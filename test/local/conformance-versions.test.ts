@@ -268,7 +268,8 @@ describe('GetSecretValue', () => {
     await sm.send(new PutSecretValueCommand({ SecretId: arn, ClientRequestToken: token(), SecretString: 'pending', VersionStages: ['AWSPENDING'] }));
     const got = await sm.send(new GetSecretValueCommand({ SecretId: arn }));
     expect(got).toMatchObject({ ARN: arn, VersionId: v1, SecretString: '{"password":"one"}', VersionStages: ['AWSCURRENT'] });
-    expect(got.Name).toBeDefined();
+    expect(got.Name).toMatch(/^conf\/[a-z0-9]{1,8}$/);
+    expect(arn).toMatch(new RegExp(`:secret:${got.Name}-[A-Za-z0-9]{6}$`));
     expect(got.CreatedDate).toBeInstanceOf(Date);
     expect(got.SecretBinary).toBeUndefined();
   });

@@ -103,7 +103,7 @@ test.each(clis)("the README's local rotation flow works as written with %s", asy
       .replace('"port":5432', `"port":${pg.port}`)
       .replace(/^aws /gm, '"$AWS" ');
     const [beforeWait, afterWait] = script.split(/^# rotor local prints:.*$/m);
-    expect(afterWait).toBeDefined();
+    expect(afterWait).toMatch(/^"\$AWS" secretsmanager get-secret-value /m);
     const run = (part: string) =>
       execFileSync('bash', ['-c', `set -euo pipefail\n${part}`], {
         encoding: 'utf8',
@@ -112,7 +112,7 @@ test.each(clis)("the README's local rotation flow works as written with %s", asy
       });
     const created = run(beforeWait);
     const versionId = [...created.matchAll(/"VersionId": "([^"]+)"/g)].map((m) => m[1])[1];
-    expect(versionId).toBeDefined();
+    expect(versionId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     const end = await printed(new RegExp(`rotation of demo \\(version ${versionId}, attempt \\d+\\): (RotationSucceeded|RotationFailed.*\\(no more attempts\\)|RotationAbandoned)`));
     expect(end[1]).toBe('RotationSucceeded');
     // The rest needs the variables of the first part again (each run is a new shell).

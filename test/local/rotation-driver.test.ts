@@ -136,7 +136,7 @@ test('finishSecret that does not move AWSCURRENT is a failed rotation', async ()
 test('a rotation function ARN nobody registered: RotateSecret succeeds, the rotation fails asynchronously', async () => {
   const { arn } = await newSecret();
   const r = await sm.send(new RotateSecretCommand({ SecretId: arn, RotationLambdaARN: local.lambdaArn('does-not-exist') }));
-  expect(r.VersionId).toBeDefined();
+  expect(r.VersionId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/); // the SDK's generated ClientRequestToken
   const end = await local.waitForRotation(arn, { versionId: r.VersionId });
   expect(end).toMatchObject({ eventName: 'RotationFailed', step: 'createSecret', errorType: 'ResourceNotFoundException', final: true });
   expect(end.errorMessage).toContain('does-not-exist');

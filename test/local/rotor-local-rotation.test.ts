@@ -102,7 +102,7 @@ test('rotor local --rotation-function: RotateSecret with the printed ARN rotates
   try {
     const endpoint = /export AWS_ENDPOINT_URL_SECRETS_MANAGER=(\S+)/.exec(r.output())![1];
     const arn = /rotation function: (arn:aws:lambda:us-east-1:000000000000:function:rotor-rotation)\n/.exec(r.output())?.[1];
-    expect(arn).toBeDefined();
+    expect(arn).toBe('arn:aws:lambda:us-east-1:000000000000:function:rotor-rotation');
     expect(r.output()).toContain(`--rotation-lambda-arn ${arn}`);
     sm = new SecretsManagerClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
 

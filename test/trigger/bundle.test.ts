@@ -42,7 +42,7 @@ async function runBundle(event: unknown, extraEnv: Record<string, string> = {}):
     timeout: 20_000,
   });
   const line = stdout.split('\n').find((l) => l.startsWith('REPORT '));
-  expect(line).toBeDefined();
+  expect(line).toMatch(/^REPORT \{/);
   return JSON.parse(line!.slice('REPORT '.length));
 }
 
