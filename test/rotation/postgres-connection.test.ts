@@ -57,7 +57,14 @@ describe('PostgreSQL connections', () => {
 
   test('mode disable is plaintext only when asked', async () => {
     const session = await engine.connect(secretFor(plainServer), settings({ tlsMode: 'disable' }));
-    await session.close();
+    try {
+      expect(await session.sessionUser()).toBe(plainServer.superuser.username);
+      // The session really is plaintext (asked for), as the server sees it.
+      const { rows } = await (session as unknown as { client: { query(sql: string): Promise<{ rows: Array<{ ssl: boolean }> }> } }).client.query('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()');
+      expect(rows).toEqual([{ ssl: false }]);
+    } finally {
+      await session.close();
+    }
   });
 
   test('wrong password: authentication with the driver code, password never in the message', async () => {

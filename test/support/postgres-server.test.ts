@@ -227,6 +227,7 @@ describe('network helpers', () => {
     const port = await freePort();
     const srv = net.createServer();
     await new Promise<void>((res, rej) => srv.once('error', rej).listen(port, '127.0.0.1', () => res()));
+    expect((srv.address() as net.AddressInfo).port).toBe(port);
     await new Promise<void>((res) => srv.close(() => res()));
   });
 
