@@ -98,3 +98,11 @@ export function pgWeakAuthUnverified(): string {
   return 'A server that is not verified may be an impersonator collecting passwords, so the function sends a cleartext or MD5 password only to a verified server. '
     + 'Use TLS mode "verify-full" ("ssl" in the secret, ROTOR_TLS_MODE), or let the server use SCRAM: password_encryption = scram-sha-256, the user\'s password set again, and the pg_hba.conf method scram-sha-256 instead of password or md5.';
 }
+
+/** MySQL/MariaDB single-user: the user has host entries besides the one the rotation logs in through. */
+export function mysqlSeveralHostEntries(user: string, loginHost: string, hosts: readonly string[]): string {
+  const others = hosts.filter((h) => h !== loginHost).map((h) => `${sqlString(user)}@${sqlString(h)}`);
+  return `Single-user rotation changes the password of one account only, and a host entry left with the old password keeps it working. `
+    + `Keep one host entry per rotated user (DROP USER ${others.join(', ')}; after checking that nothing logs in through ${others.length === 1 ? 'it' : 'them'}), `
+    + 'or rotate this user with the alternating-users strategy, whose master changes every host entry; nothing was changed.';
+}

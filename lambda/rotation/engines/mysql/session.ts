@@ -3,7 +3,8 @@ import type { DatabaseSecret } from '../../../core/database-secret';
 import { RotationError, type ErrorCategory } from '../../../core/errors';
 import type { AlternateUserSync, ConnectionSettings, DatabaseSession } from '../engine';
 import { syncAlternateUser } from './alternate-user';
-import { mysqlFlavor, splitAccount, type MysqlFlavor, type Row, type StatementRunner } from './common';
+import { accountLabel, mysqlFlavor, splitAccount, type MysqlFlavor, type Row, type StatementRunner } from './common';
+import * as explain from '../explanations';
 import { baseMessage, classifyMysqlError, type MysqlErrorContext } from './errors';
 import type { HashablePlugin } from './password-hash';
 import { hashablePluginOf, setPasswordHash } from './password';
@@ -102,6 +103,7 @@ export class MysqlSession implements DatabaseSession, StatementRunner {
   async setPassword(username: string, newPassword: string): Promise<void> {
     const what = 'change the password';
     if (username === this.account.user) {
+      await this.refuseOtherHostEntries(what);
       const plugin = await hashablePluginOf(this, { own: true });
       await setPasswordHash(this, { own: true }, plugin, newPassword, what);
       return;
@@ -117,6 +119,32 @@ export class MysqlSession implements DatabaseSession, StatementRunner {
     const plugins: HashablePlugin[] = [];
     for (const host of hosts) plugins.push(await hashablePluginOf(this, { user: username, host }));
     for (const [i, host] of hosts.entries()) await setPasswordHash(this, { user: username, host }, plugins[i], newPassword, what);
+  }
+
+  /**
+   * Single-user: the own-account statements change only the account this login matched
+   * (CURRENT_USER(), e.g. 'app'@'%'); another host entry of the same user ('app'@'10.%') would
+   * keep the old password, working from the hosts it matches after the rotation. Changing those
+   * too is refused on purpose: they may hold other privileges, which the secret would then open.
+   * So the rotation is refused, before any change, when the user can see other entries (SELECT on
+   * mysql.user). Without that privilege it cannot know (no statement tells an unprivileged user
+   * about its other accounts): the password changes as AWS's reference function does, and the
+   * threat model says so.
+   */
+  private async refuseOtherHostEntries(what: string): Promise<void> {
+    let hosts: string[];
+    try {
+      hosts = (await this.rows('look up the host entries of the user', 'SELECT Host AS host FROM mysql.user WHERE User = ? ORDER BY Host', [this.account.user]))
+        .map((r) => String(r.host));
+    } catch (e) {
+      if (e instanceof RotationError && e.category === 'permission') return;
+      throw e;
+    }
+    if (!hosts.some((h) => h !== this.account.host)) return;
+    const accounts = hosts.map((h) => accountLabel(this.account.user, h));
+    throw this.error('configuration', 'SEVERAL_HOST_ENTRIES', what,
+      `the user has ${hosts.length} accounts (${accounts.join(', ')}); only ${accountLabel(this.account.user, this.account.host)}, the one this login matched, would get the new password, and the others would keep the old one`,
+      explain.mysqlSeveralHostEntries(this.account.user, this.account.host, hosts));
   }
 
   /** Alternating users: alternate-user.ts. */
