@@ -292,6 +292,13 @@ async function ownPasswordCheck(secret: DatabaseSecret, session: DatabaseSession
   if (Number(rows[0]?.ro) === 1) {
     return { id: 'privilege', title, status: 'fail', detail: 'the server is read-only (read_only = ON)', fix: explain.readOnlyServer() };
   }
+  // The function's own check (MysqlSession.checkOwnHostEntries): other host entries of the user would keep the old password.
+  try {
+    await (session as unknown as { checkOwnHostEntries?: () => Promise<void> }).checkOwnHostEntries?.();
+  } catch (e) {
+    if (isRotationError(e)) return { id: 'privilege', title, status: 'fail', detail: e.detail, fix: e.action };
+    throw e;
+  }
   return { id: 'privilege', title, status: 'ok', detail: `single-user: ${String(rows[0]?.u)} may change its own password (SET PASSWORD / ALTER USER CURRENT_USER() needs no privilege)` };
 }
 

@@ -152,6 +152,24 @@ test('MariaDB: healthy passes; a master without GRANT OPTION fails the privilege
   expect(alt.code).toBe(1);
 });
 
+test('MariaDB single-user with a second host entry it can see: doctor fails with the function\'s refusal and its fix', async () => {
+  const mpw = password();
+  secrets.push(mpw);
+  await mdb.query("CREATE USER 'doc_hosts'@'%' IDENTIFIED BY ?", [mpw]);
+  await mdb.query("CREATE USER 'doc_hosts'@'10.%' IDENTIFIED BY ?", [mpw]);
+  await mdb.query(`GRANT SELECT ON \`${mdb.database}\`.* TO 'doc_hosts'@'%'`);
+  await mdb.query("GRANT SELECT ON mysql.user TO 'doc_hosts'@'%'");
+  const arn = await stack.createSecret('doctor/mariadb-hosts', { engine: 'mariadb', host: 'localhost', port: mdb.port, username: 'doc_hosts', password: mpw, dbname: mdb.database });
+  const r = await doctor(arn, '--ca-file', mdb.caFile!, '--strategy', 'single-user');
+  expect(r.check('privilege')).toMatchObject({
+    status: 'fail',
+    detail: expect.stringMatching(/the user has 2 accounts \("doc_hosts"@"%", "doc_hosts"@"10\.%"\)/),
+    fix: explain.mysqlSeveralHostEntries('doc_hosts', '%', ['%', '10.%']),
+  });
+  expect(r.check('privilege').fix).toContain("DROP USER 'doc_hosts'@'10.%';");
+  expect(r.code).toBe(1);
+});
+
 test('doctor follows the function\'s trust rules: TLS floor, master on the user\'s server only, the recorded target', async () => {
   // A secret asking for less TLS than the floor: refused without a login attempt.
   const low = await pgSecret('tlslow', { ssl: 'disable' });

@@ -103,7 +103,7 @@ export class MysqlSession implements DatabaseSession, StatementRunner {
   async setPassword(username: string, newPassword: string): Promise<void> {
     const what = 'change the password';
     if (username === this.account.user) {
-      await this.refuseOtherHostEntries(what);
+      await this.checkOwnHostEntries(what);
       const plugin = await hashablePluginOf(this, { own: true });
       await setPasswordHash(this, { own: true }, plugin, newPassword, what);
       return;
@@ -129,9 +129,9 @@ export class MysqlSession implements DatabaseSession, StatementRunner {
    * So the rotation is refused, before any change, when the user can see other entries (SELECT on
    * mysql.user). Without that privilege it cannot know (no statement tells an unprivileged user
    * about its other accounts): the password changes as AWS's reference function does, and the
-   * threat model says so.
+   * threat model says so. `rotor doctor` runs this check too.
    */
-  private async refuseOtherHostEntries(what: string): Promise<void> {
+  async checkOwnHostEntries(what = 'change the password'): Promise<void> {
     let hosts: string[];
     try {
       hosts = (await this.rows('look up the host entries of the user', 'SELECT Host AS host FROM mysql.user WHERE User = ? ORDER BY Host', [this.account.user]))
