@@ -1,10 +1,66 @@
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { Architecture, Code, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { BUNDLE_OPTIONS, BUNDLE_TARGET, LAMBDA_ENTRIES } from '../scripts/bundle-options';
 
+/** The two rotor functions, named as their bundles are (dist/<name>/index.js). */
+export type RotorFunctionName = 'rotation' | 'trigger';
+
+/**
+ * The prebuilt bundle directory of a function: dist/<name>/ beside the compiled
+ * library (dist/lib/) in the installed package, or the `npm run build` output
+ * (dist/<name>/) in a source checkout.
+ */
+export function prebuiltBundleDir(name: RotorFunctionName): string | undefined {
+  for (const dir of [path.join(__dirname, '..', name), path.join(__dirname, '..', 'dist', name)]) {
+    if (existsSync(path.join(dir, 'index.js'))) return dir;
+  }
+  return undefined;
+}
+
+/**
+ * The entry of a function: its TypeScript source in a source checkout, else
+ * (installed package, no sources) the shipped bundle's index.js, which
+ * NodejsFunction can bundle again when given as an `entry`.
+ */
+function entryOf(name: RotorFunctionName): string {
+  const source = LAMBDA_ENTRIES[name];
+  if (existsSync(source)) return source;
+  const dir = prebuiltBundleDir(name);
+  return dir ? path.join(dir, 'index.js') : source;
+}
+
 /** Entry files of the two functions, as the build script bundles them. */
-export const ROTATION_ENTRY = LAMBDA_ENTRIES.rotation;
-export const TRIGGER_ENTRY = LAMBDA_ENTRIES.trigger;
+export const ROTATION_ENTRY = entryOf('rotation');
+export const TRIGGER_ENTRY = entryOf('trigger');
+
+/** The code-related NodejsFunction props of a rotor function (see `rotorFunctionCode`). */
+export interface RotorFunctionCode {
+  readonly entry?: string;
+  readonly code?: Code;
+  readonly handler: string;
+  readonly bundling?: BundlingOptions;
+}
+
+/**
+ * Where a rotor function's code comes from:
+ * - `entry` given: that file, bundled by esbuild at synth;
+ * - source checkout (lambda/<name>/index.ts present): the source, bundled by
+ *   esbuild at synth with the `npm run build` settings (tested = deployed);
+ * - installed package (no TypeScript sources): the prebuilt bundle shipped in
+ *   dist/<name>/, as `Code.fromAsset`; needs neither esbuild nor Docker.
+ */
+export function rotorFunctionCode(name: RotorFunctionName, entry?: string): RotorFunctionCode {
+  if (entry !== undefined || existsSync(LAMBDA_ENTRIES[name])) {
+    return { entry: entry ?? LAMBDA_ENTRIES[name], handler: 'handler', bundling: rotorBundling() };
+  }
+  const dir = prebuiltBundleDir(name);
+  if (!dir) {
+    throw new Error(`rotor: neither the ${name} function's source (${LAMBDA_ENTRIES[name]}) nor its prebuilt bundle (dist/${name}/index.js) exists; run \`npm run build\`.`);
+  }
+  return { code: Code.fromAsset(dir), handler: 'index.handler' };
+}
 
 /** Runtime and architecture of every rotor function. */
 export const ROTOR_RUNTIME = Runtime.NODEJS_24_X;

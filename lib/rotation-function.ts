@@ -8,7 +8,7 @@ import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, ROTATED_TARGET_TAG, ROTATION_ENTRY, ROTOR_ARCHITECTURE, ROTOR_RUNTIME, rotorBundling } from './lambda-bundling';
+import { METRICS_NAMESPACE, ROTATED_TARGET_TAG, ROTOR_ARCHITECTURE, ROTOR_RUNTIME, rotorFunctionCode } from './lambda-bundling';
 
 /** How the rotation function changes a password (`ROTOR_STRATEGY`). */
 export type RotationStrategy = 'single-user' | 'alternating-users' | 'rds-master';
@@ -65,10 +65,12 @@ export interface RotationFunctionProps {
    * An existing Secrets Manager interface endpoint the function reaches. When
    * it has private DNS the SDK finds it by itself; otherwise set
    * `secretsManagerEndpointPrivateDns: false` and the function gets
-   * `AWS_ENDPOINT_URL_SECRETS_MANAGER` pointing at the endpoint's DNS name.
+   * `AWS_ENDPOINT_URL_SECRETS_MANAGER` pointing at the endpoint's DNS name
+   * (an `InterfaceVpcEndpoint` of this app only: an imported endpoint has no
+   * DNS entries to read, so it must have private DNS).
    * @default - none
    */
-  readonly secretsManagerEndpoint?: ec2.InterfaceVpcEndpoint;
+  readonly secretsManagerEndpoint?: ec2.IInterfaceVpcEndpoint;
   /** Whether `secretsManagerEndpoint` has private DNS enabled. @default true */
   readonly secretsManagerEndpointPrivateDns?: boolean;
   /** Password policy. @default - 32 characters, all types, engine default exclusions */
@@ -123,7 +125,7 @@ export class RotationFunction extends Construct implements ec2.IConnectable {
   /** Whether the function runs in a VPC (and so has security groups). */
   readonly isInVpc: boolean;
   /** The Secrets Manager interface endpoint, when created or given. */
-  readonly secretsManagerEndpoint?: ec2.InterfaceVpcEndpoint;
+  readonly secretsManagerEndpoint?: ec2.IInterfaceVpcEndpoint;
   private readonly granted = new Set<string>();
   private readonly grantedKeys = new Set<string>();
   private readonly rdsStatements: { instances?: iam.PolicyStatement; clusters?: iam.PolicyStatement } = {};
@@ -183,8 +185,7 @@ export class RotationFunction extends Construct implements ec2.IConnectable {
       securityGroups = [sg];
     }
     this.function = new NodejsFunction(this, 'Function', {
-      entry: props.entry ?? ROTATION_ENTRY,
-      handler: 'handler',
+      ...rotorFunctionCode('rotation', props.entry),
       runtime: ROTOR_RUNTIME,
       architecture: ROTOR_ARCHITECTURE,
       timeout,
@@ -192,7 +193,6 @@ export class RotationFunction extends Construct implements ec2.IConnectable {
       description: `rotor: rotates database credentials for Secrets Manager (${this.strategy})`,
       role: this.role,
       logGroup: this.logGroup,
-      bundling: rotorBundling(),
       environment,
       vpc: props.vpc,
       vpcSubnets: props.vpc ? (props.vpcSubnets ?? defaultSubnets(props.vpc)) : undefined,
@@ -213,6 +213,9 @@ export class RotationFunction extends Construct implements ec2.IConnectable {
     } else if (props.secretsManagerEndpoint) {
       this.secretsManagerEndpoint = props.secretsManagerEndpoint;
       if (props.secretsManagerEndpointPrivateDns === false) {
+        if (!(props.secretsManagerEndpoint instanceof ec2.InterfaceVpcEndpoint)) {
+          throw new Error(`${this.node.path}: secretsManagerEndpointPrivateDns: false needs the endpoint's DNS name, which only an InterfaceVpcEndpoint created in this app has; an imported endpoint must have private DNS enabled.`);
+        }
         // Entries read "<hosted zone id>:<dns name>"; the first is the Regional name.
         const dnsName = Fn.select(1, Fn.split(':', Fn.select(0, props.secretsManagerEndpoint.vpcEndpointDnsEntries)));
         this.function.addEnvironment('AWS_ENDPOINT_URL_SECRETS_MANAGER', `https://${dnsName}`);
