@@ -1,4 +1,4 @@
-import mysql from 'mysql2/promise';
+import type mysqlTypes from 'mysql2/promise';
 
 /** A token of SHOW GRANTS / SHOW CREATE USER output. */
 export interface Token {
@@ -63,6 +63,9 @@ export const isName = (t: Token | undefined) => t?.type === 'ident' || t?.type =
 
 /** Tokens back to SQL: identifiers and strings through the driver's escaping. */
 export function renderTokens(tokens: Token[]): string {
+  // The driver is loaded here, not with this module: `rotor doctor` parses grant lines for every
+  // engine and must not load mysql2 to check a PostgreSQL secret.
+  const mysql = require('mysql2/promise') as typeof mysqlTypes;
   let out = '';
   let prev: Token | undefined;
   for (const t of tokens) {
