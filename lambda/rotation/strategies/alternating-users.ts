@@ -58,9 +58,10 @@ export class AlternatingUsersStrategy implements RotationStrategy {
     // The current user must log in before anything changes. The master logs in at the same
     // time (a login changes nothing, and both go to the same checked server): one login's
     // latency instead of two. The current user's failure is reported first, as before.
+    // (Both as promises: a refusal before connecting, e.g. too little time left, rejects too.)
     const [probed, adminLogin] = await Promise.allSettled([
       ctx.tryLogin(current, 'AWSCURRENT'),
-      ctx.login(master, 'the master secret (or the user\'s secret)'),
+      (async () => ctx.login(master, 'the master secret (or the user\'s secret)'))(),
     ]);
     const probe = probed.status === 'fulfilled' ? probed.value : undefined;
     // Closed while the admin session works; awaited before the step ends.
