@@ -2,6 +2,7 @@ import { build, type Plugin } from 'esbuild';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { BUNDLE_OPTIONS, BUNDLE_TARGET, LAMBDA_ENTRIES, ROOT } from './bundle-options';
+import { compilePackage } from './build-package';
 
 /** The operator CLI's compiled entry, loaded by bin/rotor.js. */
 const CLI_ENTRY = path.join(ROOT, 'bin/rotor.ts');
@@ -56,7 +57,7 @@ export async function buildCli(outfile = CLI_OUT, quiet = false): Promise<void> 
   if (!quiet) console.log(`built ${path.relative(ROOT, outfile)} (${bytes} bytes, ${inputs.length} sources)`);
 }
 
-/** Builds dist/<name>/index.js for every Lambda entry, and the CLI. */
+/** Builds dist/<name>/index.js for every Lambda entry, the CLI, and the package's compiled library and client (dist/lib, dist/client). */
 async function main(): Promise<void> {
   for (const [name, entry] of Object.entries(LAMBDA_ENTRIES)) {
     const outfile = path.join(ROOT, 'dist', name, 'index.js');
@@ -65,6 +66,7 @@ async function main(): Promise<void> {
     console.log(`built ${path.relative(ROOT, outfile)} (${bytes} bytes)`);
   }
   await buildCli();
+  compilePackage();
 }
 
 if (require.main === module) {
