@@ -55,9 +55,12 @@ const attributes = async (role: string) => (await f.pg.query(
 const membersOf = async (role: string) => (await f.pg.query(
   'SELECT u.rolname, m.admin_option AS admin FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member WHERE r.rolname = $1 ORDER BY 1',
   [role])).rows;
+const settingsOf = async (role: string) => (await f.pg.query(
+  'SELECT d.datname, s.setconfig FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole LEFT JOIN pg_database d ON d.oid = s.setdatabase WHERE r.rolname = $1 ORDER BY 1 NULLS FIRST',
+  [role])).rows;
 const storedPassword = async (role: string) => (await f.pg.query('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [role])).rows[0]?.rolpassword as string | undefined;
 
-test('CREATEROLE master: a clone made in advance with CREATEDB, CREATEROLE, a connection limit, an expiry and members of its own gets the base user\'s attributes; only members the base user also has stay', async () => {
+test('CREATEROLE master: a clone made in advance with CREATEDB, CREATEROLE, a connection limit, an expiry, settings and members of its own gets the base user\'s attributes and no settings but role; only members the base user also has stay', async () => {
   const { name, clone, arn } = await baseUser(createroleMaster.arn);
   await f.pg.query(`ALTER ROLE ${name} CONNECTION LIMIT 7`);
   // The attacker's preparation: the clone with more rights than the base user, and a way in for themselves.
@@ -70,6 +73,9 @@ test('CREATEROLE master: a clone made in advance with CREATEDB, CREATEROLE, a co
   // A member of both (e.g. an operators' group): membership in the clone gives it nothing more; it stays, without ADMIN OPTION.
   await f.pg.query(`GRANT ${name} TO ${ops}`);
   await f.pg.query(`GRANT ${clone} TO ${ops} WITH ADMIN OPTION`);
+  // Settings that every session of the application as the clone would get (a search_path of theirs).
+  await f.pg.query(`ALTER ROLE ${clone} SET search_path = ${mallory}, public`);
+  await f.pg.query(`ALTER ROLE ${clone} IN DATABASE ${f.pg.database} SET statement_timeout = 1`);
 
   const outcome = await f.rotate(arn, altFn);
   expect([outcome.eventName, outcome.errorMessage]).toEqual(['RotationSucceeded', undefined]);
@@ -81,6 +87,7 @@ test('CREATEROLE master: a clone made in advance with CREATEDB, CREATEROLE, a co
   expect(cloneAttrs).toMatchObject({ rolcreatedb: false, rolcreaterole: false, rolconnlimit: 7 });
   expect([baseUntil, cloneUntil]).toEqual(['infinity', 'infinity']);
   expect(await membersOf(clone)).toEqual([{ rolname: ops, admin: false }]);
+  expect(await settingsOf(clone)).toEqual([{ datname: null, setconfig: [`role=${name}`] }]);
   expect(await f.canLogin(clone, 'attacker-knows-it')).toBe(false);
 });
 

@@ -163,7 +163,33 @@ class PostgresSession implements DatabaseSession {
           `VALID UNTIL ${this.client.escapeLiteral(base.validuntil ?? 'infinity')}`,
         ];
         await this.run('set the alternate user\'s attributes to the base user\'s', `ALTER ROLE ${id(clone)} WITH ${attrs.join(' ')}`);
+        // Settings of the clone's own (ALTER ROLE clone [IN DATABASE d] SET search_path = ...) would
+        // apply to every session the application opens as the clone: only `role = base` stays.
+        const settings = await this.run(
+          'read the alternate user\'s settings',
+          `SELECT d.datname FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole LEFT JOIN pg_database d ON d.oid = s.setdatabase
+            WHERE r.rolname = $1 ORDER BY 1 NULLS FIRST`,
+          [], [clone],
+        );
+        for (const row of settings.rows) {
+          const where = row.datname === null ? '' : ` IN DATABASE ${id(String(row.datname))}`;
+          await this.run('reset the alternate user\'s settings', `ALTER ROLE ${id(clone)}${where} RESET ALL`);
+        }
         await this.run('make the alternate user act as the base user', `ALTER ROLE ${id(clone)} SET role = ${this.client.escapeLiteral(baseUser)}`);
+        // RESET ALL by a master that is no superuser keeps settings only a superuser may make.
+        const kept = await this.run(
+          'check the alternate user\'s settings',
+          `SELECT 1 FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole
+            WHERE r.rolname = $1 AND NOT (s.setdatabase = 0 AND s.setconfig = ARRAY['role=' || $2])`,
+          [], [clone, baseUser],
+        );
+        if ((kept.rowCount ?? 0) > 0) {
+          throw new RotationError({
+            category: 'permission', code: 'CloneSettingsRemain',
+            message: `the alternate user ${clone} has settings of its own that the master cannot reset (made by a superuser)`,
+            action: `As a superuser run ALTER ROLE ${clone} RESET ALL (and ALTER ROLE ${clone} IN DATABASE <db> RESET ALL for each database \\drds ${clone} lists in psql), or DROP ROLE ${clone} (rotation creates it again); nothing was changed.`,
+          });
+        }
         // Only when the clone owns objects or holds grants in this database:
         // REASSIGN/DROP OWNED need the privileges of both roles, which a
         // CREATEROLE master (e.g. on RDS) may not have.
