@@ -9,6 +9,7 @@
  */
 import { startBed, type ReliabilityBed } from '../reliability/support/reliability-kit';
 import { CreateSecretCommand, DescribeSecretCommand, PutSecretValueCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
+import { RotationContext } from '../../lambda/rotation/rotation-context';
 
 jest.setTimeout(60_000);
 
@@ -165,4 +166,43 @@ test('the first rotation: when the target tag cannot be written, AWSCURRENT does
   // The write was refused (the endpoint's fault answers before its interceptor sees a call); the labels never moved.
   expect(calls).toEqual(['DescribeSecret']);
   expect(await bed.current(arn)).toEqual(before);
+});
+
+test('alternating users, setSecret: the master logs in while the AWSCURRENT probe login is under way (one login latency, not two)', async () => {
+  const fn = bed.registerInProcess('reads-alt-logins', { env: { ROTOR_STRATEGY: 'alternating-users' } });
+  const su = bed.f.pg.superuser;
+  const master = await bed.sm.send(new CreateSecretCommand({ Name: 'reads/master-logins', SecretString: JSON.stringify(bed.f.secretFor(su.username, su.password)) }));
+  const app = 'reads_alt_logins';
+  const appPassword = await bed.f.createRole(app);
+  const secret = await bed.sm.send(new CreateSecretCommand({ Name: 'reads/alt-logins', SecretString: JSON.stringify(bed.f.secretFor(app, appPassword, { masterarn: master.ARN })) }));
+  // The probe login is held (up to 5 s) until the master login starts: sequential logins never get there.
+  const order: string[] = [];
+  let masterStarted: () => void = () => undefined;
+  const masterSeen = new Promise<void>((resolve) => (masterStarted = resolve));
+  const realTryLogin = RotationContext.prototype.tryLogin;
+  const realLogin = RotationContext.prototype.login;
+  const tryLogin = jest.spyOn(RotationContext.prototype, 'tryLogin').mockImplementation(async function (this: RotationContext, s, label) {
+    if (this.event.step === 'setSecret' && label === 'AWSCURRENT') {
+      order.push('probe login');
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([masterSeen, new Promise((resolve) => (timer = setTimeout(resolve, 5000)))]);
+      clearTimeout(timer);
+      order.push('probe goes on');
+    }
+    return realTryLogin.call(this, s, label);
+  });
+  const login = jest.spyOn(RotationContext.prototype, 'login').mockImplementation(function (this: RotationContext, s, whose) {
+    if (this.event.step === 'setSecret' && whose?.startsWith('the master')) {
+      order.push('master login');
+      masterStarted();
+    }
+    return realLogin.call(this, s, whose);
+  });
+  try {
+    expect((await bed.rotate(secret.ARN!, fn)).eventName).toBe('RotationSucceeded');
+  } finally {
+    tryLogin.mockRestore();
+    login.mockRestore();
+  }
+  expect(order).toEqual(['probe login', 'master login', 'probe goes on']);
 });
