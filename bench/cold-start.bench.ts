@@ -7,6 +7,7 @@ import { CreateSecretCommand, RotateSecretCommand, SecretsManagerClient } from '
 import { LocalSecretsManager, localClientConfig } from '../local';
 import { startDemoServer } from '../local/demo-servers';
 import type { ChildProcessFunction } from '../local/lambda/invoker';
+import { buildSplitRotationBundle } from './split-bundle';
 import { median, percentile, round } from './stats';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -19,9 +20,15 @@ const pw = () => randomBytes(16).toString('hex');
  * Cold start: a fresh function process, from its start (the local Lambda invoker forks it when
  * the rotation driver invokes createSecret) to createSecret finished, with the bundle; against the
  * same with a function that only loads the bare Secrets Manager client (`sdkLoad`, the target's
- * baseline: ratio <= 1.3) and one that loads it and makes one call (`sdkCall`). A PostgreSQL
+ * baseline: ratio <= 1.3), one that loads it and makes one call (`sdkCall`), and one that makes
+ * createSecret's calls in its two round trips with nothing else (`sdkCreateSecret`, the least the
+ * first step can cost with this SDK: the fair baseline for a step that must make them). A PostgreSQL
  * single-user secret, TLS verify-full, no injected latency. The function process is killed before
  * every rotation; the variants run interleaved.
+ *
+ * Also measured, unless ROTOR_BENCH_BUNDLE names another bundle: `bundleSplit`, the same bundle
+ * split as scripts/bundle-options.ts proposes (sideModules: mysql2, pg and the RDS client in files
+ * of their own, built into .tmp/bench-split/), which `npm run build` does not ship yet.
  *
  * Under this machine's Node (20) and, when available, under the Lambda runtime's major (24):
  * ROTOR_NODE24=<path of a node 24 binary> (scripts/node24.sh prints one), else .tmp/node24 if
@@ -42,16 +49,19 @@ export async function run(): Promise<Record<string, unknown>> {
     else createSecretMs.set(e.lambdaArn, performance.now() - started);
   });
   const figures: Record<string, unknown> = { rounds: ROUNDS, targetRatio: 1.3 };
+  const split = process.env.ROTOR_BENCH_BUNDLE ? undefined : await buildSplitRotationBundle();
   try {
     const base = { engine: db.engine, host: db.host, port: db.port, dbname: db.dbname };
     for (const [label, nodePath] of nodes) {
       const version = execFileSync(nodePath, ['-p', 'process.version'], { encoding: 'utf8' }).trim();
-      const variants = {
+      const variants: Record<string, string> = {
         bundle: BUNDLE,
+        ...(split ? { bundleSplit: split } : {}),
         sdkLoad: path.join(__dirname, 'cold-start-sdk-load.cjs'),
         sdkCall: path.join(__dirname, 'cold-start-sdk-call.cjs'),
+        sdkCreateSecret: path.join(__dirname, 'cold-start-sdk-create.cjs'),
       };
-      const samples: Record<string, number[]> = { bundle: [], sdkLoad: [], sdkCall: [] };
+      const samples: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
       const setups: { name: string; arn: string }[] = [];
       for (const [name, bundlePath] of Object.entries(variants)) {
         const arn = local.lambdaArn(`cold-${label}-${name}`);
@@ -79,7 +89,7 @@ export async function run(): Promise<Record<string, unknown>> {
           const r = await sm.send(new RotateSecretCommand({ SecretId: secretArn, RotationLambdaARN: s.arn }));
           const outcome = await local.waitForRotation(secretArn, { versionId: r.VersionId, timeoutMs: 60_000 });
           // The baselines do nothing, so their rotations end RotationIncomplete; createSecret itself must have succeeded.
-          if (s.name === 'bundle' && outcome.eventName !== 'RotationSucceeded') throw new Error(`cold-start rotation ${outcome.eventName}: ${outcome.errorMessage}`);
+          if (s.name.startsWith('bundle') && outcome.eventName !== 'RotationSucceeded') throw new Error(`cold-start rotation ${outcome.eventName}: ${outcome.errorMessage}`);
           if (outcome.eventName !== 'RotationSucceeded' && outcome.step === 'createSecret') throw new Error(`${s.name} createSecret failed: ${outcome.errorMessage}`);
           const ms = createSecretMs.get(s.arn);
           if (ms === undefined) throw new Error(`${s.name}: createSecret not observed`);
@@ -95,6 +105,15 @@ export async function run(): Promise<Record<string, unknown>> {
         sdkLoadAndOneCallMs: round(m.sdkCall),
         ratioToSdkLoad: round(m.bundle / m.sdkLoad),
         ratioToSdkLoadAndOneCall: round(m.bundle / m.sdkCall),
+        sdkCreateSecretMs: round(m.sdkCreateSecret),
+        ratioToSdkCreateSecret: round(m.bundle / m.sdkCreateSecret),
+        ...(split ? {
+          splitBundleToFirstStepMs: round(m.bundleSplit),
+          splitBundleToFirstStepP90Ms: round(percentile(samples.bundleSplit, 90)),
+          splitRatioToSdkLoad: round(m.bundleSplit / m.sdkLoad),
+          splitRatioToSdkLoadAndOneCall: round(m.bundleSplit / m.sdkCall),
+          splitRatioToSdkCreateSecret: round(m.bundleSplit / m.sdkCreateSecret),
+        } : {}),
       };
     }
   } finally {
