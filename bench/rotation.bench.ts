@@ -1,17 +1,16 @@
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CreateSecretCommand, RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { LocalSecretsManager, localClientConfig } from '../local';
 import { startDemoServer, type DemoServer } from '../local/demo-servers';
+import { newPassword as pw, rotationRig, STRATEGIES, type BenchStrategy } from './rotation-kit';
 import { median, percentile, round, timed } from './stats';
 
 const ROOT = path.resolve(__dirname, '..');
 const BUNDLE = path.join(ROOT, 'dist/rotation/index.js');
 const ROUNDS = 25;
-const pw = () => randomBytes(16).toString('hex');
 
 /**
  * Rotation speed against its floor (PostgreSQL and MariaDB, single-user and
@@ -26,7 +25,7 @@ export async function run(): Promise<Record<string, unknown>> {
     for (const engine of ['postgres', 'mariadb'] as const) {
       const db = await startDemoServer(engine);
       try {
-        for (const strategy of ['single-user', 'alternating-users'] as const) {
+        for (const strategy of STRATEGIES) {
           const r = await rotationVsFloor(local, db, strategy);
           const key = `${db.engine}.${strategy}`;
           figures[key] = r;
@@ -42,40 +41,9 @@ export async function run(): Promise<Record<string, unknown>> {
   return { ...figures, bundleBytes: statSync(BUNDLE).size, ...coldLoad(), coldLoadRatioTarget: 1.5, peakRssTargetMB: 128 };
 }
 
-async function rotationVsFloor(local: LocalSecretsManager, db: DemoServer, strategy: 'single-user' | 'alternating-users') {
-  const sm = new SecretsManagerClient(localClientConfig(local.endpoint, local.region));
-  const tag = `${db.engine}_${strategy === 'single-user' ? 'su' : 'au'}`;
-  const arn = local.lambdaArn(`bench-${tag}`);
-  local.registerRotationFunction(arn, { kind: 'child-process', bundlePath: BUNDLE, env: { ROTOR_TLS_CA_FILE: db.caFile, ROTOR_STRATEGY: strategy, POWERTOOLS_LOG_LEVEL: 'WARN', POWERTOOLS_METRICS_DISABLED: 'true' } });
+async function rotationVsFloor(local: LocalSecretsManager, db: DemoServer, strategy: BenchStrategy) {
+  const { sm, tag, rotate, floor } = await rotationRig(local, db, strategy, { name: 'bench', bundlePath: BUNDLE });
   const base = { engine: db.engine, host: db.host, port: db.port, dbname: db.dbname };
-  const rotUser = `rot_${tag}`;
-  const rotPassword = pw();
-  await db.createUser(rotUser, rotPassword);
-  let masterarn: string | undefined;
-  if (strategy === 'alternating-users') {
-    masterarn = (await sm.send(new CreateSecretCommand({ Name: `bench/master-${tag}`, SecretString: JSON.stringify({ ...base, username: db.admin.username, password: db.admin.password }) }))).ARN;
-  }
-  const secret = await sm.send(new CreateSecretCommand({
-    Name: `bench/${tag}`,
-    SecretString: JSON.stringify({ ...base, username: rotUser, password: rotPassword, ...(masterarn ? { masterarn } : {}) }),
-  }));
-  const rotate = async () => {
-    const r = await sm.send(new RotateSecretCommand({ SecretId: secret.ARN, RotationLambdaARN: arn, RotationRules: { AutomaticallyAfterDays: 30 } }));
-    const outcome = await local.waitForRotation(secret.ARN!, { versionId: r.VersionId, timeoutMs: 60_000 });
-    if (outcome.eventName !== 'RotationSucceeded') throw new Error(`${tag} rotation ${outcome.eventName}: ${outcome.errorMessage}`);
-  };
-
-  // Floor: one login, the password change, one login with the new password.
-  // Single-user logs in as itself; alternating-users as the master, changing the other user.
-  const floorUser = `floor_${tag}`;
-  let floorPassword = pw();
-  await db.createUser(floorUser, floorPassword);
-  const floor = async () => {
-    const next = pw();
-    const as = strategy === 'single-user' ? { user: floorUser, password: floorPassword } : { user: db.admin.username, password: db.admin.password };
-    await db.changePasswordAndLogin(as, floorUser, next);
-    floorPassword = next;
-  };
 
   for (let i = 0; i < 3; i++) {
     await rotate();
