@@ -17,7 +17,7 @@ import { effectiveTlsMode } from '../../lambda/core/tls-policy';
 // grants.ts, not engines/mysql: that one loads mysql2, which a PostgreSQL check never needs.
 import { parseGrantLine } from '../../lambda/rotation/engines/mysql/grants';
 import * as explain from '../../lambda/rotation/engines/explanations';
-import { pgIdent, sqlString } from '../../lambda/rotation/engines/explanations';
+import { sqlString } from '../../lambda/rotation/engines/explanations';
 import type { ConnectionSettings, DatabaseSession } from '../../lambda/rotation/engines/engine';
 import type { PgRoleRow } from '../../lambda/rotation/engines/postgres';
 import { secretsManagerClient, type AwsOptions } from '../lib/aws';
