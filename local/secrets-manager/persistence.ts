@@ -20,14 +20,25 @@ export class StatePersistence {
     private readonly store: SecretStore,
   ) {}
 
-  /** Loads the file if it exists. A file that is not valid state is an error, never silently ignored. */
+  /**
+   * Loads the file if it exists. A file that is not valid state is an error, never silently ignored.
+   * When there is none yet, its folder is created (mode 0700) and the empty state written once, so
+   * a path that cannot be written stops the start with its reason instead of failing every change.
+   */
   async load(): Promise<boolean> {
     let text: string;
     try {
       text = await fs.readFile(this.file, 'utf8');
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
-      throw e;
+      if (!['ENOENT', 'ENOTDIR'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
+      try {
+        await fs.mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
+        await this.writeAtomically(JSON.stringify(this.store.snapshot(), null, 1));
+      } catch (w) {
+        throw new Error(`The state file ${this.file} cannot be written (${(w as Error).message}); choose another --state path.`);
+      }
+      this.saved = this.store.revision;
+      return false;
     }
     let state: PersistedState;
     try {

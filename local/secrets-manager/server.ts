@@ -121,7 +121,9 @@ export class SecretsManagerHttpServer extends LocalHttpServer {
           await this.deps.persistence.save();
         } catch (e) {
           process.stderr.write(`rotor local: could not save the state file: ${(e as Error).message}\n`);
-          throw new InternalServiceError('The local endpoint could not save its state file.');
+          // The change is in effect in memory (requests are not transactions over the file); say so
+          // rather than pretend it was refused. The start-time trial write (persistence.ts) makes this rare.
+          throw new InternalServiceError('The change was made, but the local endpoint could not save its state file: it is lost when the endpoint stops.');
         }
       }
       await this.deps.faults.intercept({ ...call, phase: 'after' });

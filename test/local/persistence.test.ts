@@ -98,3 +98,25 @@ test('a state file that is not valid state stops the start with a clear error', 
   writeFileSync(statePath, '{"hello": "world"}');
   await expect(LocalSecretsManager.start({ port: 0, statePath })).rejects.toThrow(/not a rotor local state file/);
 });
+
+test('a state path in a folder that does not exist yet (the README\'s .tmp/secrets.json on a fresh clone): the folder is made, the file written at start, every change saved', async () => {
+  const statePath = path.join(dir, 'not', 'yet', 'secrets.json');
+  const { local, sm } = await startLocal({ statePath });
+  try {
+    expect(statSync(path.dirname(statePath)).mode & 0o777).toBe(0o700);
+    expect(JSON.parse(readFileSync(statePath, 'utf8'))).toMatchObject({ formatVersion: 1, secrets: [] });
+    const name = uniqueName('fresh');
+    await sm.send(new CreateSecretCommand({ Name: name, SecretString: '{"password":"one"}', ClientRequestToken: token() }));
+    expect(JSON.parse(readFileSync(statePath, 'utf8')).secrets.map((s: { name: string }) => s.name)).toEqual([name]);
+  } finally {
+    sm.destroy();
+    await local.stop();
+  }
+});
+
+test('a state path that cannot be written stops the start with its reason, instead of failing every change later', async () => {
+  const blocker = path.join(dir, 'a-file');
+  writeFileSync(blocker, 'not a folder');
+  await expect(LocalSecretsManager.start({ port: 0, statePath: path.join(blocker, 'secrets.json') }))
+    .rejects.toThrow(/state file .*a-file\/secrets\.json cannot be written \(.*\); choose another --state path/);
+});

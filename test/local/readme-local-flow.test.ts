@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { canLogin, startPostgres, type PgServer } from '../support/postgres-server';
@@ -9,8 +9,10 @@ import { canLogin, startPostgres, type PgServer } from '../support/postgres-serv
  * written with every AWS CLI installed here (v1 and/or v2): its shell blocks
  * are taken from README.md, with only what cannot be literal replaced: the
  * Docker PostgreSQL by a throwaway one (same role and password, another
- * port), port 4566 by a free one, the state file by a temp path, and
- * `npx rotor` by `node bin/rotor.js`. Skipped when no AWS CLI is installed
+ * port), port 4566 by a free one, and `npx rotor` by `node bin/rotor.js`.
+ * `rotor local` runs in a fresh folder (only `dist` linked in), so the relative
+ * `--state .tmp/secrets.json` meets a `.tmp` that does not exist yet, as on a
+ * fresh clone. Skipped when no AWS CLI is installed
  * (test/local/rotor-local-rotation.test.ts runs the same flow with the SDK).
  */
 
@@ -71,9 +73,10 @@ test.each(clis)("the README's local rotation flow works as written with %s", asy
   const args = rotorLine
     .replace(/^npx rotor local /, '')
     .replace('--port 4566', '--port 0')
-    .replace('.tmp/secrets.json', path.join(dir, `secrets-${path.basename(aws)}-${Date.now()}.json`))
     .split(/\s+/);
-  const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, 'bin/rotor.js'), 'local', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const cwd = mkdtempSync(path.join(dir, 'clone-'));
+  symlinkSync(path.join(ROOT, 'dist'), path.join(cwd, 'dist'));
+  const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, 'bin/rotor.js'), 'local', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d.toString()));
   child.stderr!.on('data', (d) => (out += d.toString()));
@@ -113,8 +116,12 @@ test.each(clis)("the README's local rotation flow works as written with %s", asy
     const created = run(beforeWait);
     const versionId = [...created.matchAll(/"VersionId": "([^"]+)"/g)].map((m) => m[1])[1];
     expect(versionId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-    const end = await printed(new RegExp(`rotation of demo \\(version ${versionId}, attempt \\d+\\): (RotationSucceeded|RotationFailed.*\\(no more attempts\\)|RotationAbandoned)`));
-    expect(end[1]).toBe('RotationSucceeded');
+    const end = await printed(new RegExp(`rotation of demo \\(version ${versionId}, attempt (\\d+)\\): (RotationSucceeded|RotationFailed.*\\(no more attempts\\)|RotationAbandoned)`));
+    // As the README says: the first attempt succeeds, and every change was saved.
+    expect([end[2], end[1]]).toEqual(['RotationSucceeded', '1']);
+    expect(out).not.toMatch(/could not save/);
+    const state = JSON.parse(readFileSync(path.join(cwd, '.tmp/secrets.json'), 'utf8')) as { secrets: Array<{ name: string }> };
+    expect(state.secrets.map((x) => x.name)).toEqual(['demo']);
     // The rest needs the variables of the first part again (each run is a new shell).
     const shown = run(`${beforeWait.split('\n').filter((l) => /^(export |EP=)/.test(l)).join('\n')}\n${afterWait}`);
     expect(shown).toContain('AWSCURRENT');
