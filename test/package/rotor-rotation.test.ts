@@ -52,8 +52,9 @@ describe('RotorRotation infers engine, port and network path', () => {
     const database = new rds.DatabaseInstance(s, 'Database', {
       vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-      engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_16 }),
+      engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_16_4 }),
       port: 6543,
+      storageEncrypted: true,
     });
     const rotation = addRotorRotation(database, { secret: importedSecret(s), automaticallyAfter: Duration.days(7) });
     expect(rotation.node.path).toBe('AppDatabaseRotation/Database/RotorRotation');
@@ -80,7 +81,7 @@ describe('RotorRotation infers engine, port and network path', () => {
   test('DatabaseInstance, MySQL: engine mysql, port from the instance endpoint', () => {
     const s = stack();
     const vpc = new ec2.Vpc(s, 'Vpc', { maxAzs: 2 });
-    const database = new rds.DatabaseInstance(s, 'Database', { vpc, engine: rds.DatabaseInstanceEngine.mysql({ version: rds.MysqlEngineVersion.VER_8_0 }) });
+    const database = new rds.DatabaseInstance(s, 'Database', { vpc, engine: rds.DatabaseInstanceEngine.mysql({ version: rds.MysqlEngineVersion.VER_8_0_40 }), storageEncrypted: true });
     const rotation = RotorRotation.forDatabase(s, 'Rotation', { database, secret: importedSecret(s) });
     expect(rotation.engine).toBe('mysql');
     const dbLogicalId = s.getLogicalId(database.node.defaultChild as rds.CfnDBInstance);
@@ -158,7 +159,7 @@ describe('RotorRotation infers engine, port and network path', () => {
   test('alternating-users defaults masterSecret to the database generated secret', () => {
     const s = stack();
     const vpc = new ec2.Vpc(s, 'Vpc', { maxAzs: 2 });
-    const database = new rds.DatabaseInstance(s, 'Database', { vpc, engine: rds.DatabaseInstanceEngine.POSTGRES });
+    const database = new rds.DatabaseInstance(s, 'Database', { vpc, engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_16_4 }), storageEncrypted: true });
     addRotorRotation(database, { secret: importedSecret(s), strategy: 'alternating-users' });
     Template.fromStack(s).hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: { Statement: Match.arrayWith([{ Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: s.resolve(database.secret!.secretArn) }]) },
