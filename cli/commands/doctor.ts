@@ -20,7 +20,7 @@ import * as explain from '../../lambda/rotation/engines/explanations';
 import { sqlString } from '../../lambda/rotation/engines/explanations';
 import type { ConnectionSettings, DatabaseSession } from '../../lambda/rotation/engines/engine';
 import type { PgRoleRow } from '../../lambda/rotation/engines/postgres';
-import { secretsManagerClient, type AwsOptions } from '../lib/aws';
+import { explainAwsError, rdsClient, secretsManagerClient, type AwsOptions } from '../lib/aws';
 import { colourOn, describeError, paint, printJson, tableStyle, type Colour } from '../lib/output';
 import { STRATEGY_TAG } from './status';
 
@@ -448,9 +448,8 @@ async function rdsCheck(opts: DoctorOptions, secret: DatabaseSecret, strategy: S
   const id = secret.dbClusterIdentifier ?? secret.dbInstanceIdentifier;
   if (!id) return;
   try {
-    const { RDSClient } = require('@aws-sdk/client-rds') as typeof import('@aws-sdk/client-rds');
     const { RdsDirectory } = require('../../lambda/core/rds-directory') as typeof import('../../lambda/core/rds-directory');
-    const rds = new RDSClient({ region: opts.region, profile: opts.profile, maxAttempts: 2 });
+    const rds = rdsClient(opts);
     try {
       const db = await new RdsDirectory(rds).describe(kind, id);
       if (db.managedMasterPassword) {
@@ -462,7 +461,8 @@ async function rdsCheck(opts: DoctorOptions, secret: DatabaseSecret, strategy: S
       rds.destroy();
     }
   } catch (e) {
-    add({ id: 'rds', title, status: 'skip', detail: `skipped: no RDS access (${isRotationError(e) ? e.code ?? e.category : errorName(e) ?? describeError(e)})` });
+    const why = isRotationError(e) ? `${e.code ?? e.category}: ${e.detail}` : explainAwsError(e, opts) ?? `${errorName(e) ?? 'error'}: ${describeError(e)}`;
+    add({ id: 'rds', title, status: 'skip', detail: `skipped: no RDS access (${why})` });
   }
 }
 

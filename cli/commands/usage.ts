@@ -5,7 +5,7 @@ import { parseDatabaseSecret, engineFamily, TLS_MODES, type DatabaseSecret, type
 import { isRotationError } from '../../lambda/core/errors';
 import { AWSCURRENT, errorName } from '../../lambda/core/secret-store';
 import { alternateUsername, baseUsername } from '../../lambda/rotation/strategies/alternating-users';
-import { secretsManagerClient, type AwsOptions } from '../lib/aws';
+import { explainAwsError, secretsManagerClient, type AwsOptions } from '../lib/aws';
 import { colourOn, describeError, formatDate, paint, printJson, tableStyle } from '../lib/output';
 import { STRATEGY_TAG } from './status';
 
@@ -58,7 +58,7 @@ export async function runUsage(opts: UsageOptions): Promise<number> {
   try {
     report = await usageOf(client, opts);
   } catch (e) {
-    const msg = isRotationError(e) ? `${e.detail}. ${e.action}` : describeError(e);
+    const msg = isRotationError(e) ? `${e.detail}. ${e.action}` : explainAwsError(e, opts) ?? describeError(e);
     if (opts.json) printJson({ secret: opts.secret, error: msg });
     else process.stderr.write(`rotor usage: ${msg}\n`);
     return 1;

@@ -25,9 +25,12 @@ export function secretsManagerEndpoint(opts: AwsOptions, env: NodeJS.ProcessEnv 
 function baseConfig(opts: AwsOptions, endpoint: string | undefined, env: NodeJS.ProcessEnv) {
   const config: { maxAttempts: number; region?: string; profile?: string; credentials?: { accessKeyId: string; secretAccessKey: string } } = { maxAttempts: 3 };
   if (opts.region) config.region = opts.region;
+  // The JavaScript SDK reads AWS_REGION only; the AWS CLI (v1 only reads this one) and the other
+  // SDKs read AWS_DEFAULT_REGION too, so an operator who set only that one gets it here as well.
+  else if (!env.AWS_REGION && env.AWS_DEFAULT_REGION) config.region = env.AWS_DEFAULT_REGION;
   if (opts.profile) config.profile = opts.profile;
   if (endpoint && LOOPBACK.test(endpoint)) {
-    if (!opts.region && !env.AWS_REGION && !env.AWS_DEFAULT_REGION && !opts.profile && !env.AWS_PROFILE) config.region = 'us-east-1';
+    if (!config.region && !env.AWS_REGION && !opts.profile && !env.AWS_PROFILE) config.region = 'us-east-1';
     if (!env.AWS_ACCESS_KEY_ID && !opts.profile && !env.AWS_PROFILE) {
       config.credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
     }
@@ -44,6 +47,16 @@ export function secretsManagerClient(opts: AwsOptions, env: NodeJS.ProcessEnv = 
   const config: SecretsManagerClientConfig = baseConfig(opts, endpoint, env);
   if (opts.endpointUrl) config.endpoint = opts.endpointUrl;
   return new SecretsManagerClient(config);
+}
+
+/**
+ * An RDS client (rotor doctor's rds-master checks). The endpoint is the SDK's
+ * AWS_ENDPOINT_URL_RDS / AWS_ENDPOINT_URL (`rotor local --rds-port`), with the
+ * same loopback defaults as the other clients.
+ */
+export function rdsClient(opts: AwsOptions, env: NodeJS.ProcessEnv = process.env): import('@aws-sdk/client-rds').RDSClient {
+  const { RDSClient: Client } = require('@aws-sdk/client-rds') as typeof import('@aws-sdk/client-rds');
+  return new Client(baseConfig(opts, env.AWS_ENDPOINT_URL_RDS ?? env.AWS_ENDPOINT_URL, env));
 }
 
 /**

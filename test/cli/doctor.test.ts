@@ -201,3 +201,31 @@ test('server down: TCP reach fails with the fix; an unknown secret fails', async
   expect(missing.out.checks).toEqual([expect.objectContaining({ id: 'secret', status: 'fail', detail: 'DescribeSecret failed: ResourceNotFoundException' })]);
   expect(missing.code).toBe(1);
 });
+
+test('rds-master: doctor reads the instance from the local RDS endpoint (AWS_ENDPOINT_URL_RDS) with the loopback defaults, and a managed master password fails', async () => {
+  const { LocalRds } = await import('../../local/rds/local-rds');
+  const rds = await LocalRds.start({ port: 0 });
+  try {
+    rds.addInstance({ identifier: 'doc-plain', engine: 'postgres', host: 'localhost', port: pg.port, masterUsername: 'doc_rdsm', applyPassword: async () => undefined });
+    rds.addInstance({
+      identifier: 'doc-managed', engine: 'postgres', host: 'localhost', port: pg.port, masterUsername: 'doc_rdsm',
+      manageMasterUserPassword: true, masterUserSecretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:rds!db-doc-managed-AbCdEf', applyPassword: async () => undefined,
+    });
+    await pgSecret('rdsm', { dbInstanceIdentifier: 'doc-plain' }, 'doc_rdsm');
+    const pw = password();
+    secrets.push(pw);
+    await stack.createSecret('doctor/rdsm-managed', { engine: 'postgres', host: 'localhost', port: pg.port, username: 'doc_rdsm', password: pw, dbname: pg.database, dbInstanceIdentifier: 'doc-managed' });
+    // Only the endpoint variables: no AWS credentials or Region (the local endpoints accept any).
+    const env = { AWS_ENDPOINT_URL_SECRETS_MANAGER: stack.local.endpoint, AWS_ENDPOINT_URL_RDS: rds.endpoint };
+    const run = async (secret: string) => {
+      const r = await rotor(['doctor', secret, '--json', '--timeout', '2000', '--strategy', 'rds-master', '--ca-file', pg.caFile!], env);
+      const out = JSON.parse(r.stdout) as { checks: Check[] };
+      return out.checks.find((c) => c.id === 'rds')!;
+    };
+    const [plain, managed] = await Promise.all([run('doctor/rdsm'), run('doctor/rdsm-managed')]);
+    expect(plain).toMatchObject({ status: 'ok', detail: 'instance doc-plain: available, master user doc_rdsm' });
+    expect(managed).toMatchObject({ status: 'fail', detail: 'instance doc-managed: RDS manages its master password in Secrets Manager' });
+  } finally {
+    await rds.stop();
+  }
+});

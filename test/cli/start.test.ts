@@ -120,3 +120,16 @@ test('missing credentials, unknown profile, missing Region, wrong Region: the er
   expect(wrongRegion.code).toBe(1);
   expect(wrongRegion.stderr).toMatch(/^rotor: the request was signed for Region "eu-west-1", which the endpoint does not serve .*Set AWS_REGION or pass --region/);
 });
+
+test('AWS_DEFAULT_REGION alone (what AWS CLI v1 users set) is the Region, as for the AWS CLI', async () => {
+  const { AWS_REGION: _unused, ...withoutRegion } = stack.env;
+  const [same, other] = await Promise.all([
+    rotor(['status'], { ...withoutRegion, AWS_DEFAULT_REGION: stack.env.AWS_REGION }),
+    rotor(['status'], { ...withoutRegion, AWS_DEFAULT_REGION: 'eu-west-1' }),
+  ]);
+  expect(same.code).toBe(0);
+  expect(same.stderr).toBe('');
+  // Used, not ignored: the local endpoint (us-east-1) refuses a request signed for eu-west-1.
+  expect(other.code).toBe(1);
+  expect(other.stderr).toMatch(/^rotor: the request was signed for Region "eu-west-1"/);
+});
