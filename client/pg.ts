@@ -47,6 +47,7 @@ export function rotationAwarePgClientClass(opts: RotationAwareOptions): ClientCl
   class RotationAwarePgClient extends pg.Client {
     private readonly rotorConfig: ClientConfig;
     private rotorMuteEnd = false;
+    private rotorAttempt: Attempt | undefined;
 
     constructor(config: ClientConfig = {}) {
       const named = { ...config, application_name: config.application_name ?? appName };
@@ -71,8 +72,23 @@ export function rotationAwarePgClientClass(opts: RotationAwareOptions): ClientCl
       return done;
     }
 
+    /**
+     * SCRAM: the password is first needed here, one round trip after pg asked
+     * for it (the client-first message carries only a nonce). Chosen again:
+     * a refusal or login recorded in that round trip may name a newer version.
+     */
+    async _handleAuthSASLContinue(msg: unknown): Promise<void> {
+      const self = this as unknown as ClientInternals;
+      if (this.rotorAttempt && typeof self.password === 'string') {
+        await opts.cache.settled(opts.secretId);
+        self.password = latePassword(opts, this.rotorAttempt);
+      }
+      return (pg.Client.prototype as unknown as { _handleAuthSASLContinue(m: unknown): Promise<void> })._handleAuthSASLContinue.call(this, msg);
+    }
+
     private async attempt(a: Attempt, index: number): Promise<void> {
       const self = this as unknown as ClientInternals;
+      this.rotorAttempt = a;
       if (index > 0) await this.reset(self);
       const c = a.credential;
       const cp = self.connectionParameters;

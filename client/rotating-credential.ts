@@ -28,6 +28,8 @@ export interface Attempt {
   credential: DatabaseCredential;
   /** cache.mark() when the driver asked for the password (the server checks it moments later). */
   askedMark?: number;
+  /** cache.event() then: logins and refusals recorded after it may be newer than this attempt's check. */
+  askedEvent?: number;
 }
 
 export const CLIENT_TAG = 'rotor-client';
@@ -45,14 +47,18 @@ export function applicationNameOf(opts: Pick<RotationAwareOptions, 'applicationN
 /**
  * The password to send now, when the server asks for it (after TCP and TLS):
  * if the attempt's version was refused in the meantime (another connection
- * found out), the newest usable version of the same user instead (the user
- * name went out with the startup packet). It narrows the time between
+ * found out), or another version of the same user logged in while the
+ * attempt's is AWSCURRENT (the single-user window: the newer password is in
+ * the database), the newest usable version of the same user instead (the
+ * user name went out with the startup packet). It narrows the time between
  * choosing a credential and the server checking it to a few milliseconds.
  * No Secrets Manager call; the attempt records the version used.
  */
 export function latePassword(opts: RotationAwareOptions, attempt: Attempt): string {
   const { cache, secretId } = opts;
-  if (cache.isRefused(secretId, attempt.versionId)) {
+  const working = cache.workingVersion(secretId);
+  const superseded = working !== undefined && working.versionId !== attempt.versionId && cache.peek(secretId, AWSCURRENT)?.versionId === attempt.versionId;
+  if (superseded || cache.isRefused(secretId, attempt.versionId)) {
     const candidates: Array<[CachedVersion | undefined, string]> = [
       [cache.workingVersion(secretId), AWSPENDING],
       [cache.peek(secretId, AWSCURRENT), AWSCURRENT],
@@ -74,7 +80,15 @@ export function latePassword(opts: RotationAwareOptions, attempt: Attempt): stri
     }
   }
   attempt.askedMark = cache.mark();
+  attempt.askedEvent = cache.event();
   return attempt.credential.password;
+}
+
+/** Two retries, and a third only for a version that appeared after the second was chosen (see connectWithRotation). */
+const MAX_RETRIES = 2;
+
+function credentialKey(a: Attempt): string {
+  return `${a.credential.username}\u0000${a.credential.password}`;
 }
 
 function attemptOf(v: CachedVersion, stage: string, secretId: string): Attempt {
@@ -84,13 +98,22 @@ function attemptOf(v: CachedVersion, stage: string, secretId: string): Attempt {
 /**
  * Opens a connection with the cached credential. When the database refuses
  * it with an authentication error, it asks Secrets Manager again (unless a
- * refresh was sent since this attempt began: many connections that fail at
- * once share one) and retries with a stored version it has not tried yet:
- * AWSCURRENT (after a rotation, the new one), else AWSPENDING (with
- * single-user rotation the database already has the AWSPENDING password
- * between setSecret and finishSecret). When the shared refresh shows nothing
+ * refresh was sent since this attempt began, or since another connection was
+ * refused with the same version: many connections that fail at once share
+ * one) and retries with a stored version it has not tried yet: AWSCURRENT
+ * (after a rotation, the new one), else AWSPENDING (with single-user rotation
+ * the database already has the AWSPENDING password between setSecret and
+ * finishSecret). A version whose user and password equal a refused one's is
+ * not tried. After a second refusal it first tries the AWSPENDING the last
+ * refresh named, if untried; else it asks again. When a refresh shows nothing
  * new it asks once more (it may have been sent just before the password
- * changed). At most two retries (three attempts); never loops.
+ * changed).
+ *
+ * Two retries; a third only for a version that was not on offer when the
+ * second was chosen, i.e. the secret moved on during this connect (another
+ * rotation finished). A password changed outside rotation (every stored
+ * version refused, nothing new) therefore ends after at most two retries.
+ * Never loops.
  *
  * Refused versions are remembered, so that the connections that start after
  * a refusal go straight to the version that works.
@@ -115,36 +138,55 @@ export async function connectWithRotation<T>(
     const pending = usable(await cache.getVersion(secretId, AWSPENDING).catch(() => undefined));
     attempt = pending ? attemptOf(pending, AWSPENDING, secretId) : attemptOf(current, AWSCURRENT, secretId);
   }
+  // Versions and credentials this connect has tried: never again (a version with the same user and password as a refused one is skipped too).
   const tried = new Set<string>();
   const untried = async (): Promise<Attempt | undefined> => {
-    const c = usable(cache.peek(secretId, AWSCURRENT));
-    if (c && !tried.has(c.versionId)) return attemptOf(c, AWSCURRENT, secretId);
-    const p = usable(await cache.getVersion(secretId, AWSPENDING).catch(() => undefined));
-    if (p && !tried.has(p.versionId)) return attemptOf(p, AWSPENDING, secretId);
-    return undefined;
+    const fresh = (v: CachedVersion | undefined, stage: string) => {
+      if (!v || tried.has(v.versionId)) return undefined;
+      const a = attemptOf(v, stage, secretId);
+      return tried.has(credentialKey(a)) ? undefined : a;
+    };
+    const c = fresh(usable(cache.peek(secretId, AWSCURRENT)), AWSCURRENT);
+    if (c) return c;
+    return fresh(usable(await cache.getVersion(secretId, AWSPENDING).catch(() => undefined)), AWSPENDING);
   };
+  // The versions with a value that the labels offered when the last retry was chosen.
+  let offered = new Set<string>();
   for (let index = 0; ; index++) {
     // Refreshes sent after this point saw the labels as they were when the database answered this attempt, or later.
     const attemptedAt = cache.mark();
+    const startEvent = cache.event();
     try {
       const out = await connect(attempt, index);
-      cache.markWorking(secretId, attempt.versionId);
+      cache.markWorking(secretId, attempt.versionId, attempt.askedEvent ?? startEvent);
       return out;
     } catch (e) {
       if (!isAuthFailure(e)) throw e;
+      // Refused before (by another connection): a refresh sent since that first refusal explains this one as well.
+      const known = cache.refusedSince(secretId, attempt.versionId);
       cache.markRefused(secretId, attempt.versionId);
-      if (index >= 2) throw e;
+      if (index >= MAX_RETRIES + 1) throw e;
       const failedAt = cache.mark();
       tried.add(attempt.versionId);
+      tried.add(credentialKey(attempt));
       // First refusal: any refresh sent since this attempt began will do (connections refused together share one).
-      // Second: only one sent after this attempt's password went out, whose labels are at least as new as what the server checked.
-      await cache.revalidate(secretId, index === 0 ? attemptedAt : (attempt.askedMark ?? attemptedAt));
-      let next = await untried();
+      // Second: first a version the last refresh named and this connect has not tried (after a refused AWSCURRENT,
+      // the AWSPENDING it named: no DescribeSecret needed); else a refresh sent after this attempt's password went out,
+      // whose labels are at least as new as what the server checked.
+      let next: Attempt | undefined;
+      if (index === 1) next = await untried();
+      if (!next) {
+        await cache.revalidate(secretId, Math.min(index === 0 ? attemptedAt : (attempt.askedMark ?? attemptedAt), known ?? Infinity));
+        next = await untried();
+      }
       if (!next && cache.mark() <= failedAt) {
         await cache.revalidate(secretId, failedAt);
         next = await untried();
       }
       if (!next) throw e;
+      // The third retry only for a version that was not on offer at the second: the secret moved on during this connect.
+      if (index === MAX_RETRIES && offered.has(next.versionId)) throw e;
+      offered = new Set([cache.peek(secretId, AWSCURRENT)?.versionId, cache.peek(secretId, AWSPENDING)?.versionId].filter((v): v is string => v !== undefined));
       opts.onAuthRetry?.({ stage: next.stage, attempt: index + 2 });
       attempt = next;
     }

@@ -57,8 +57,12 @@ interface Entry {
   inflight?: Promise<void>;
   /** A version that logged in when the cached AWSCURRENT did not (the single-user window). */
   working?: string;
-  /** Versions the database refused (authentication) and that have not logged in since. */
-  refused: Set<string>;
+  /** Versions the database refused (authentication) and that have not logged in since, with the event() at which the refusal was recorded. */
+  refused: Map<string, number>;
+  /** The mark() at a version's first refusal (kept while it stays refused). */
+  refusedMark: Map<string, number>;
+  /** Versions labelled (AWSPENDING) whose value does not exist yet: RotateSecret labels an empty version that createSecret fills. Forgotten at the next DescribeSecret. */
+  empty: Set<string>;
 }
 
 /** A refresh failed and there is no value to fall back to. The message names the secret and the error, never a value. */
@@ -95,6 +99,8 @@ export class SecretCache {
   private readonly now: () => number;
   private readonly entries = new Map<string, Entry>();
   private seq = 0;
+  /** Counts logins and refusals recorded, to order them against the moment a password was sent. */
+  private events = 0;
   /** DescribeSecret was refused (AccessDeniedException): refresh with GetSecretValue by label. */
   private describeDenied = false;
   private readonly counters: SecretCacheStats = { getSecretValue: 0, describeSecret: 0, staleServed: 0 };
@@ -163,20 +169,46 @@ export class SecretCache {
     return labelled ? e.values.get(e.working) : undefined;
   }
 
-  /** Records which version logged in (used by the database helpers). */
-  markWorking(secretId: string, versionId: string): void {
+  /**
+   * Records which version logged in (used by the database helpers).
+   * `sentAt` is the event() when its password was sent: a login sent before
+   * a refusal of the same version was recorded changes nothing. The server
+   * may well have checked it first and the password changed in between (a
+   * version works from its setSecret until the next one changes that user's
+   * password, never again after); a refused version that really logs in
+   * again (AWSPENDING tried before its setSecret) is told by a login sent
+   * after the refusal.
+   */
+  markWorking(secretId: string, versionId: string, sentAt?: number): void {
     const e = this.entries.get(secretId);
     if (!e) return;
+    const refusedAt = e.refused.get(versionId);
+    if (refusedAt !== undefined && sentAt !== undefined && refusedAt > sentAt) return;
+    this.events++;
     e.refused.delete(versionId);
-    e.working = e.labels.get(AWSCURRENT) === versionId ? undefined : versionId;
+    e.refusedMark.delete(versionId);
+    if (e.labels.get(AWSCURRENT) !== versionId) e.working = versionId;
+    // AWSCURRENT logs in: the working version is kept only while it is AWSPENDING (newer).
+    else if (e.working !== undefined && e.labels.get(AWSPENDING) !== e.working) e.working = undefined;
   }
 
   /** Records that the database refused a version's credential (used by the database helpers). */
   markRefused(secretId: string, versionId: string): void {
     const e = this.entries.get(secretId);
     if (!e) return;
-    e.refused.add(versionId);
+    e.refused.set(versionId, ++this.events);
+    if (!e.refusedMark.has(versionId)) e.refusedMark.set(versionId, this.seq);
     if (e.working === versionId) e.working = undefined;
+  }
+
+  /** mark() when the database first refused this version (still refused), else undefined. */
+  refusedSince(secretId: string, versionId: string): number | undefined {
+    return this.entries.get(secretId)?.refusedMark.get(versionId);
+  }
+
+  /** A counter that every login and refusal recorded moves on; taken when a password is sent (markWorking's `sentAt`). */
+  event(): number {
+    return this.events;
   }
 
   /** Whether the database refused this version and it has not logged in since. */
@@ -208,7 +240,7 @@ export class SecretCache {
   private entry(secretId: string): Entry {
     let e = this.entries.get(secretId);
     if (!e) {
-      e = { labels: new Map(), labelsComplete: false, values: new Map(), checkedAt: -Infinity, checkedMark: 0, retryAt: -Infinity, refused: new Set() };
+      e = { labels: new Map(), labelsComplete: false, values: new Map(), checkedAt: -Infinity, checkedMark: 0, retryAt: -Infinity, refused: new Map(), refusedMark: new Map(), empty: new Set() };
       this.entries.set(secretId, e);
     }
     return e;
@@ -218,7 +250,7 @@ export class SecretCache {
   private known(e: Entry, stage: string): boolean {
     const id = e.labels.get(stage);
     if (id === ABSENT) return true;
-    return id !== undefined ? e.values.has(id) : e.labelsComplete;
+    return id !== undefined ? e.values.has(id) || e.empty.has(id) : e.labelsComplete;
   }
 
   private lookup(e: Entry, stage: string): CachedVersion | undefined {
@@ -284,7 +316,7 @@ export class SecretCache {
     const labelled = e.labels.get(stage);
     if (!describe && labelled !== undefined && e.labelsComplete && this.now() - e.checkedAt < this.ttlMs) {
       // The labels are fresh; only this version's value is missing.
-      await this.fetchVersion(secretId, e, labelled);
+      await this.fetchVersion(secretId, e, labelled, stage !== AWSCURRENT);
       return false;
     }
     if (e.values.size === 0 && !describe && stage === AWSCURRENT) {
@@ -311,15 +343,25 @@ export class SecretCache {
     }
     const labels = new Map<string, string>();
     for (const [id, stages] of Object.entries(d.VersionIdsToStages ?? {})) for (const s of stages ?? []) labels.set(s, id);
+    e.empty.clear();
     const id = labels.get(stage);
-    if (id !== undefined && !e.values.has(id)) await this.fetchVersion(secretId, e, id);
+    if (id !== undefined && !e.values.has(id)) await this.fetchVersion(secretId, e, id, stage !== AWSCURRENT);
+    // After a refusal (describe): when the database refused the AWSCURRENT version, the caller's next try is
+    // AWSPENDING (the single-user window). Read it in this refresh, so that whoever waits for it
+    // (settled(), revalidate()) finds the value, instead of a second refresh right after this one.
+    const current = labels.get(AWSCURRENT);
+    const pending = labels.get(AWSPENDING);
+    if (describe && pending !== undefined && pending !== current && !e.values.has(pending) && current !== undefined && e.refused.has(current)) {
+      await this.fetchVersion(secretId, e, pending, true);
+    }
     e.labels = labels;
     e.labelsComplete = true;
     // Keep only labelled versions and the one that logged in.
     const keep = new Set(labels.values());
     if (e.working !== undefined && !keep.has(e.working)) e.working = undefined;
     for (const v of [...e.values.keys()]) if (!keep.has(v)) e.values.delete(v);
-    for (const v of [...e.refused]) if (!keep.has(v)) e.refused.delete(v);
+    for (const v of [...e.refused.keys()]) if (!keep.has(v)) e.refused.delete(v);
+    for (const v of [...e.refusedMark.keys()]) if (!keep.has(v)) e.refusedMark.delete(v);
     return true;
   }
 
@@ -353,9 +395,22 @@ export class SecretCache {
     return stage === AWSCURRENT;
   }
 
-  private async fetchVersion(secretId: string, e: Entry, versionId: string): Promise<void> {
+  /**
+   * GetSecretValue of one version. `mayBeEmpty`: the version is AWSPENDING,
+   * which RotateSecret puts on a version without a value until createSecret
+   * writes it (ResourceNotFoundException): remembered as empty, not an error
+   * (an error would hold every refresh back for errorBackoffMs).
+   */
+  private async fetchVersion(secretId: string, e: Entry, versionId: string, mayBeEmpty = false): Promise<void> {
     this.counters.getSecretValue++;
-    const out = await this.client.send(new GetSecretValueCommand({ SecretId: secretId, VersionId: versionId }));
+    let out;
+    try {
+      out = await this.client.send(new GetSecretValueCommand({ SecretId: secretId, VersionId: versionId }));
+    } catch (err) {
+      if (!mayBeEmpty || errorName(err) !== 'ResourceNotFoundException') throw err;
+      e.empty.add(versionId);
+      return;
+    }
     if (out.SecretString === undefined) {
       throw new SecretCacheError(secretId, 'NotAStringSecret', `secret ${secretId} has no SecretString (binary secrets are not supported)`);
     }

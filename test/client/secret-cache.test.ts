@@ -1,4 +1,4 @@
-import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, DescribeSecretCommand, PutSecretValueCommand, SecretsManagerClient, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { localClientConfig, type LocalSecretsManager } from '../../local';
 import { SecretCache, SecretCacheError, connectWithRotation, latePassword, parseDatabaseCredential, AWSCURRENT, AWSPENDING } from '../../client';
 import { startLocal, uniqueName } from '../local/local-test-kit';
@@ -250,6 +250,43 @@ describe('refresh on authentication failure', () => {
     };
     await expect(connectWithRotation({ cache, secretId: arn }, connect, isAuth)).rejects.toBe(AUTH);
     expect(tried).toEqual(['one', 'two', 'three']);
+  });
+
+  test('a third retry only for a version that appeared after the second was chosen (rotations back to back, the password moving on during each attempt)', async () => {
+    const cache = new SecretCache({ client: cacheSm, ttlMs: 3_600_000 });
+    const arn = await secret(db('one'));
+    await cache.getSecretString(arn);
+    const stages: string[] = [];
+    const tried: string[] = [];
+    let twoId = '';
+    // Each step happens while the attempt that meets it is in flight, so the server refuses what the client chose.
+    const moveOn: Record<string, () => Promise<void>> = {
+      // A rotation finishes: AWSCURRENT is "two", and the database has it.
+      one: async () => {
+        twoId = await putCurrent(arn, db('two'));
+      },
+      // The next rotation's setSecret: AWSPENDING "three" is in the database.
+      two: async () => {
+        await sm.send(new PutSecretValueCommand({ SecretId: arn, SecretString: JSON.stringify(db('three')), VersionStages: [AWSPENDING] }));
+      },
+      // It finishes, and the one after it sets "four".
+      three: async () => {
+        const three = (await sm.send(new DescribeSecretCommand({ SecretId: arn }))).VersionIdsToStages!;
+        const threeId = Object.keys(three).find((id) => three[id].includes(AWSPENDING))!;
+        await sm.send(new UpdateSecretVersionStageCommand({ SecretId: arn, VersionStage: AWSCURRENT, MoveToVersionId: threeId, RemoveFromVersionId: twoId }));
+        await sm.send(new PutSecretValueCommand({ SecretId: arn, SecretString: JSON.stringify(db('four')), VersionStages: [AWSPENDING] }));
+      },
+    };
+    const connect = async (a: { credential: { password: string } }) => {
+      const pw = a.credential.password;
+      tried.push(pw);
+      if (pw === 'four') return pw;
+      await moveOn[pw]();
+      throw AUTH;
+    };
+    expect(await connectWithRotation({ cache, secretId: arn, onAuthRetry: (i) => stages.push(i.stage) }, connect, isAuth)).toBe('four');
+    expect(tried).toEqual(['one', 'two', 'three', 'four']);
+    expect(stages).toEqual([AWSCURRENT, AWSPENDING, AWSPENDING]);
   });
 
   test('errors that are not authentication failures are not retried', async () => {
