@@ -25,7 +25,9 @@ import { round } from './stats';
 const ROOT = path.resolve(__dirname, '..');
 const BUNDLE = path.join(ROOT, 'dist/rotation/index.js');
 const ROTATIONS = Number(process.env.ROTOR_BENCH_ROTATIONS ?? 50);
-// ROTOR_BENCH_CLIENTS=rotor-client (comma-separated) runs only those clients.
+// ROTOR_BENCH_CLIENTS=rotor-client, ROTOR_BENCH_ENGINES=postgres, ROTOR_BENCH_STRATEGIES=single-user
+// (comma-separated) run only those clients, engines, strategies.
+const only = (name: string, value: string) => !process.env[name] || process.env[name]!.split(',').includes(value);
 const WORKERS = 8;
 const CLIENTS = ['naive-once', 'naive-ttl-5min', 'rotor-client'] as const;
 type ClientKind = (typeof CLIENTS)[number];
@@ -262,21 +264,21 @@ export async function run(): Promise<Record<string, unknown>> {
   const results: Record<string, Record<string, Record<string, ScenarioResult>>> = {};
   const table: Array<{ engine: string; strategy: string; client: string; operations: number; failed: number; smCallsPerRotation: number; msPerRotation: number }> = [];
   try {
-    for (const engine of ['postgres', 'mariadb'] as const) {
+    for (const engine of (['postgres', 'mariadb'] as const).filter((e) => only('ROTOR_BENCH_ENGINES', e))) {
       const db = await startDemoServer(engine);
       try {
         const masterArn = (await admin.send(new CreateSecretCommand({
           Name: `bench/load/master-${engine}`,
           SecretString: JSON.stringify({ engine, host: db.host, port: db.port, dbname: db.dbname, username: db.admin.username, password: db.admin.password }),
         }))).ARN!;
-        for (const strategy of ['single-user', 'alternating-users'] as const) {
+        for (const strategy of (['single-user', 'alternating-users'] as const).filter((st) => only('ROTOR_BENCH_STRATEGIES', st))) {
           const fnArn = local.lambdaArn(`bench-load-${engine}-${strategy}`);
           local.registerRotationFunction(fnArn, {
             kind: 'child-process',
             bundlePath: BUNDLE,
             env: { ROTOR_TLS_CA_FILE: db.caFile, ROTOR_STRATEGY: strategy, POWERTOOLS_LOG_LEVEL: 'WARN', POWERTOOLS_METRICS_DISABLED: 'true' },
           });
-          for (const kind of CLIENTS.filter((k) => !process.env.ROTOR_BENCH_CLIENTS || process.env.ROTOR_BENCH_CLIENTS.split(',').includes(k))) {
+          for (const kind of CLIENTS.filter((k) => only('ROTOR_BENCH_CLIENTS', k))) {
             const r = await scenario(local, db, strategy, kind, fnArn, strategy === 'alternating-users' ? masterArn : undefined);
             ((results[engine] ??= {})[strategy] ??= {})[kind] = r;
             table.push({ engine, strategy, client: kind, operations: r.operations, failed: r.failedOperations, smCallsPerRotation: r.secretsManagerCallsPerRotation, msPerRotation: round((r.seconds * 1000) / r.rotations, 0) });
