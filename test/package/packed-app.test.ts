@@ -86,21 +86,38 @@ export const used = [fn, perSecret, cache, connectWithRotation, createPgPool, cr
 `;
 
 /**
- * Type-checks user.ts with the TypeScript of this checkout, reporting the
- * diagnostics of user.ts and of every rotor .d.ts (skipLibCheck off for them;
- * aws-cdk-lib's own declarations are not re-checked).
+ * Type-checks user.ts with the TypeScript of this checkout, twice: as a Node16 project (through
+ * the `exports` map's "types") and as `cdk init` writes one (CommonJS, node10 resolution: through
+ * "types" and `typesVersions`). Reports the diagnostics of user.ts and of every rotor .d.ts
+ * (skipLibCheck off for them; aws-cdk-lib's own declarations are not re-checked). The second
+ * program reuses the first one's parsed files.
  */
 const TS_CHECK = `
 const ts = require(${JSON.stringify(require.resolve('typescript'))});
-const program = ts.createProgram(['user.ts'], {
-  noEmit: true, strict: true, skipLibCheck: false, target: ts.ScriptTarget.ES2022,
-  module: ts.ModuleKind.Node16, moduleResolution: ts.ModuleResolutionKind.Node16, types: ['node'],
-});
-const ours = program.getSourceFiles().filter((f) => f.fileName.includes('/node_modules/rotor/') || f.fileName.endsWith('/user.ts'));
-const diagnostics = [...program.getOptionsDiagnostics(), ...program.getGlobalDiagnostics(),
-  ...ours.flatMap((f) => [...program.getSyntacticDiagnostics(f), ...program.getSemanticDiagnostics(f)])];
-const host = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => process.cwd(), getNewLine: () => '\\n' };
-console.log(JSON.stringify({ files: ours.map((f) => f.fileName.slice(f.fileName.indexOf('node_modules/rotor/') + 'node_modules/rotor/'.length)), errors: ts.formatDiagnostics(diagnostics, host) }));
+const parsed = new Map();
+const results = {};
+for (const [name, module, moduleResolution] of [
+  ['node16', ts.ModuleKind.Node16, ts.ModuleResolutionKind.Node16],
+  ['node10', ts.ModuleKind.CommonJS, ts.ModuleResolutionKind.Node10],
+]) {
+  const options = { noEmit: true, strict: true, skipLibCheck: false, target: ts.ScriptTarget.ES2022, module, moduleResolution, types: ['node'] };
+  const host = ts.createCompilerHost(options);
+  const getSourceFile = host.getSourceFile;
+  host.getSourceFile = (file, ...rest) => {
+    if (!parsed.has(file)) parsed.set(file, getSourceFile(file, ...rest));
+    return parsed.get(file);
+  };
+  const program = ts.createProgram(['user.ts'], options, host);
+  const ours = program.getSourceFiles().filter((f) => f.fileName.includes('/node_modules/rotor/') || f.fileName.endsWith('/user.ts'));
+  const diagnostics = [...program.getOptionsDiagnostics(), ...program.getGlobalDiagnostics(),
+    ...ours.flatMap((f) => [...program.getSyntacticDiagnostics(f), ...program.getSemanticDiagnostics(f)])];
+  const format = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => process.cwd(), getNewLine: () => '\\n' };
+  results[name] = {
+    files: ours.map((f) => f.fileName.slice(f.fileName.indexOf('node_modules/rotor/') + 'node_modules/rotor/'.length)),
+    errors: ts.formatDiagnostics(diagnostics, format),
+  };
+}
+console.log(JSON.stringify(results));
 `;
 
 /** What an app sees through the `exports` map. */
@@ -126,7 +143,7 @@ let tmp: string;
 let app: string;
 let packed: Packed;
 let synth: { stdout: string; stderr: string };
-let typecheck: { files: string[]; errors: string };
+let typecheck: Record<'node16' | 'node10', { files: string[]; errors: string }>;
 let requires: { root: string[]; client: string[]; pg: string[]; mysql: string[]; version: string; deep: string; esbuild: string };
 let cliVersion: string;
 
@@ -295,9 +312,9 @@ describe('an app using the installed package', () => {
     expect(requires.deep).toBe('ERR_PACKAGE_PATH_NOT_EXPORTED');
   });
 
-  test('the shipped .d.ts type-check a TypeScript user of all four entry points', () => {
-    expect(typecheck.errors).toBe('');
-    expect(typecheck.files).toEqual(expect.arrayContaining(['dist/lib/index.d.ts', 'dist/lib/rotor-rotation.d.ts', 'dist/client/pg.d.ts', 'dist/client/mysql.d.ts']));
+  test.each(['node16', 'node10'] as const)('the shipped .d.ts type-check a TypeScript user of all four entry points (%s resolution)', (resolution) => {
+    expect(typecheck[resolution].errors).toBe('');
+    expect(typecheck[resolution].files).toEqual(expect.arrayContaining(['dist/lib/index.d.ts', 'dist/lib/rotor-rotation.d.ts', 'dist/client/pg.d.ts', 'dist/client/mysql.d.ts']));
   });
 
   // lib/trigger-function.ts still passes its entry to NodejsFunction, so from the package it re-bundles the
