@@ -18,15 +18,15 @@ import { canLogin, startPostgres, type PgServer } from '../support/postgres-serv
 
 const ROOT = path.resolve(__dirname, '../..');
 
-function section(): { server: string[]; client: string } {
+function section(): { server: string[]; client: string; operator: string } {
   const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
   const start = readme.indexOf('## Try rotation against the local endpoint');
   const text = readme.slice(start, readme.indexOf('\n## ', start + 10));
   const blocks = [...text.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
-  expect(blocks).toHaveLength(2);
+  expect(blocks).toHaveLength(3);
   // Continuation lines joined: one command per entry.
   const server = blocks[0].replace(/\\\n\s*/g, '').split('\n').filter((l) => l.trim() !== '');
-  return { server, client: blocks[1] };
+  return { server, client: blocks[1], operator: blocks[2] };
 }
 
 /** Each distinct AWS CLI major version on this machine: [label, executable]. */
@@ -61,7 +61,7 @@ if (clis.length === 0) {
 }
 
 test.each(clis)("the README's local rotation flow works as written with %s", async (_label, aws) => {
-  const { server, client } = section();
+  const { server, client, operator } = section();
   // The README's database: role app, password initial-pw-1 (reset for each CLI).
   await pg.query('DROP ROLE IF EXISTS app');
   await pg.query(`CREATE ROLE app LOGIN PASSWORD 'initial-pw-1'`);
@@ -130,6 +130,15 @@ test.each(clis)("the README's local rotation flow works as written with %s", asy
     const db = { host: '127.0.0.1', port: pg.port, database: 'postgres' };
     expect(await canLogin(db, 'app', value.password)).toBe(true);
     expect(await canLogin(db, 'app', 'initial-pw-1')).toBe(false);
+
+    // The operator CLI on the same secret, as the README's third block says (same shell variables).
+    expect(operator.split('\n').filter((l) => l.startsWith('npx rotor ')).length).toBe(3);
+    const cli = run(`${beforeWait.split('\n').filter((l) => /^(export |EP=)/.test(l)).join('\n')}\n${operator
+      .replace(/^npx rotor /gm, `"${process.execPath}" "${path.join(ROOT, 'bin/rotor.js')}" `)}`);
+    expect(cli).toMatch(/│ demo +│[^\n]*│ ok +│/); // status --all lists it
+    expect(cli).toMatch(/SecretsManager\.1 ok/);
+    expect(cli).toMatch(/^demo: 2 rotation events .* last outcome RotationSucceeded/m); // history
+    expect(cli).toMatch(/^demo: healthy/m); // doctor
   } finally {
     child.kill('SIGTERM');
     await exited;
