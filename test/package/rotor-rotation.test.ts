@@ -266,3 +266,23 @@ describe('RotorRotation refuses what cannot work, naming the construct path', ()
     );
   });
 });
+
+describe('RotationFunction takes any IInterfaceVpcEndpoint for Secrets Manager', () => {
+  test('an endpoint of this app without private DNS: the function is pointed at its DNS name', () => {
+    const s = stack();
+    const vpc = new ec2.Vpc(s, 'Vpc', { maxAzs: 2 });
+    const endpoint = new ec2.InterfaceVpcEndpoint(s, 'Endpoint', { vpc, service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER, privateDnsEnabled: false });
+    new RotationFunction(s, 'Fn', { vpc, secretsManagerEndpoint: endpoint, secretsManagerEndpointPrivateDns: false });
+    Template.fromStack(s).hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ AWS_ENDPOINT_URL_SECRETS_MANAGER: Match.objectLike({ 'Fn::Join': Match.anyValue() }) }) },
+    });
+  });
+
+  test('an imported endpoint without private DNS is refused: it has no DNS name to read', () => {
+    const s = stack();
+    const endpoint = ec2.InterfaceVpcEndpoint.fromInterfaceVpcEndpointAttributes(s, 'Endpoint', { vpcEndpointId: 'vpce-0a1b2c3d4e5f60718', port: 443 });
+    expect(() => new RotationFunction(s, 'Fn', { vpc: importedVpc(s), secretsManagerEndpoint: endpoint, secretsManagerEndpointPrivateDns: false })).toThrow(
+      "AppDatabaseRotation/Fn: secretsManagerEndpointPrivateDns: false needs the endpoint's DNS name, which only an InterfaceVpcEndpoint created in this app has; an imported endpoint must have private DNS enabled.",
+    );
+  });
+});
