@@ -78,10 +78,10 @@ async function postgresServer(say: (line: string) => void): Promise<DemoServer> 
 }
 
 async function mariadbServer(): Promise<DemoServer> {
-  if (!existsSync('/usr/sbin/mariadbd')) {
-    throw new Error('MariaDB is not installed (no /usr/sbin/mariadbd). On Debian/Ubuntu: apt-get install -y --no-install-recommends mariadb-server');
+  const { startMariadb, canLoginMariadb, MARIADBD } = require('./mariadb-server') as typeof import('./mariadb-server');
+  if (!existsSync(MARIADBD)) {
+    throw new Error(`MariaDB is not installed (no ${MARIADBD}${process.env.ROTOR_MARIADBD ? ', from ROTOR_MARIADBD' : ''}). On Debian/Ubuntu: apt-get install -y --no-install-recommends mariadb-server; elsewhere set ROTOR_MARIADBD to the mariadbd binary.`);
   }
-  const { startMariadb, canLoginMariadb } = require('./mariadb-server') as typeof import('./mariadb-server');
   const mysql = require('mysql2/promise') as typeof import('mysql2/promise');
   const db = await startMariadb({ tls: true });
   const caFile = db.caFile!;

@@ -106,7 +106,8 @@ export interface MariadbServer {
   connectionString?: never;
 }
 
-const MARIADBD = process.env.ROTOR_MARIADBD ?? '/usr/sbin/mariadbd';
+/** The server binary (ROTOR_MARIADBD, else Debian's path); the demo checks it before starting. */
+export const MARIADBD = process.env.ROTOR_MARIADBD ?? '/usr/sbin/mariadbd';
 const INSTALL_DB = process.env.ROTOR_MARIADB_INSTALL_DB ?? 'mariadb-install-db';
 const HOST = '127.0.0.1';
 const ADMIN = 'rotor_admin';
