@@ -6,7 +6,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { MANAGED_BY_TAG, METRICS_NAMESPACE, ROTOR_ARCHITECTURE, ROTOR_RUNTIME, TRIGGER_ENTRY, rotorBundling } from './lambda-bundling';
+import { MANAGED_BY_TAG, METRICS_NAMESPACE, ROTOR_ARCHITECTURE, ROTOR_RUNTIME, rotorFunctionCode } from './lambda-bundling';
 
 /** Tag filter in the trigger's input (`{ key, values }`, values OR-ed). */
 export interface TagFilter {
@@ -119,8 +119,7 @@ export class TriggerFunction extends Construct {
     if (props.requestBusName !== undefined) environment.ROTOR_REQUEST_BUS_NAME = props.requestBusName;
 
     this.function = new NodejsFunction(this, 'Function', {
-      entry: props.entry ?? TRIGGER_ENTRY,
-      handler: 'handler',
+      ...rotorFunctionCode('trigger', props.entry),
       runtime: ROTOR_RUNTIME,
       architecture: ROTOR_ARCHITECTURE,
       timeout: props.timeout ?? Duration.minutes(5),
@@ -128,7 +127,6 @@ export class TriggerFunction extends Construct {
       description: 'rotor: rotates managed secrets on schedules and security alerts',
       role: this.role,
       logGroup: this.logGroup,
-      bundling: rotorBundling(),
       environment,
     });
   }

@@ -120,6 +120,15 @@ for (const [name, module, moduleResolution] of [
 console.log(JSON.stringify(results));
 `;
 
+/** A trigger function from the package alone (its own outdir). */
+const TRIGGER_APP = `
+const { App, Stack } = require('aws-cdk-lib');
+const { TriggerFunction } = require('rotor');
+const app = new App({ outdir: process.argv[2] });
+new TriggerFunction(new Stack(app, 'Trigger'), 'Trigger', { deploymentId: 'packed' });
+app.synth();
+`;
+
 /** What an app sees through the `exports` map. */
 const REQUIRES = `
 const keys = (m) => Object.keys(require(m)).sort();
@@ -176,6 +185,7 @@ beforeAll(async () => {
   writeFileSync(path.join(app, 'user.ts'), TS_USER);
   writeFileSync(path.join(app, 'tscheck.js'), TS_CHECK);
   writeFileSync(path.join(app, 'requires.js'), REQUIRES);
+  writeFileSync(path.join(app, 'trigger.js'), TRIGGER_APP);
 
   // One synth (as `cdk synth` runs an app: CDK_OUTDIR), the type check, the requires and the CLI, side by side.
   const node = (args: string[], env: NodeJS.ProcessEnv = {}) =>
@@ -190,6 +200,7 @@ beforeAll(async () => {
     node(['tscheck.js']),
     node(['requires.js']),
     node([path.join(modules, 'rotor/bin/rotor.js'), '--version']),
+    node(['trigger.js', path.join(app, 'cdk.out.trigger')]),
   ]);
   const failed = settled.find((o): o is PromiseRejectedResult => o.status === 'rejected');
   if (failed) throw failed.reason;
@@ -317,10 +328,14 @@ describe('an app using the installed package', () => {
     expect(typecheck[resolution].files).toEqual(expect.arrayContaining(['dist/lib/index.d.ts', 'dist/lib/rotor-rotation.d.ts', 'dist/client/pg.d.ts', 'dist/client/mysql.d.ts']));
   });
 
-  // lib/trigger-function.ts still passes its entry to NodejsFunction, so from the package it re-bundles the
-  // shipped dist/trigger/index.js with esbuild (and needs a lock file); one line there, as in
-  // lib/rotation-function.ts (`...rotorFunctionCode('trigger', props.entry)`), makes it deploy the bundle as is.
-  test.todo('TriggerFunction and SecurityAlertRotation from the package deploy the shipped trigger bundle');
+  test('TriggerFunction from the package deploys the shipped trigger bundle as is (no esbuild, no lock file)', () => {
+    const out = path.join(app, 'cdk.out.trigger');
+    const template = JSON.parse(readFileSync(path.join(out, 'Trigger.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
+    const fn = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function')!;
+    const asset = path.join(out, `asset.${(fn.Properties.Code as { S3Key: string }).S3Key.replace(/\.zip$/, '')}`);
+    expect(readdirSync(asset).sort()).toEqual(readdirSync(path.join(ROOT, 'dist/trigger')).sort());
+    expect(readFileSync(path.join(asset, 'index.js')).equals(readFileSync(path.join(app, 'node_modules/rotor/dist/trigger/index.js')))).toBe(true);
+  });
 
   test('the rotor command runs the compiled CLI', () => {
     expect(cliVersion).toBe(requires.version);
