@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -43,13 +43,21 @@ interface FakeConnection {
   closed: Promise<void>;
 }
 
-/** A fake PostgreSQL server that answers every StartupMessage with a cleartext or MD5 password request. */
-async function startFakePostgres(kind: 'cleartext' | 'md5'): Promise<{ port: number; connections: FakeConnection[]; stop(): Promise<void> }> {
+/**
+ * A fake PostgreSQL server that answers every StartupMessage with a cleartext or MD5 password request;
+ * with `saslFirst`, it first asks for SCRAM-SHA-256 (AuthenticationSASL), waits for the
+ * SASLInitialResponse, and then asks for the cleartext or MD5 password.
+ */
+async function startFakePostgres(kind: 'cleartext' | 'md5', saslFirst = false): Promise<{ port: number; connections: FakeConnection[]; salt: Buffer; stop(): Promise<void> }> {
   const connections: FakeConnection[] = [];
   const sockets = new Set<net.Socket>();
+  const salt = randomBytes(4);
   const request = kind === 'cleartext'
     ? Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 3])
-    : Buffer.concat([Buffer.from([0x52, 0, 0, 0, 12, 0, 0, 0, 5]), randomBytes(4)]);
+    : Buffer.concat([Buffer.from([0x52, 0, 0, 0, 12, 0, 0, 0, 5]), salt]);
+  const mechanisms = Buffer.from('SCRAM-SHA-256\0\0');
+  const saslRequest = Buffer.concat([Buffer.from([0x52, 0, 0, 0, 0, 0, 0, 0, 10]), mechanisms]);
+  saslRequest.writeInt32BE(saslRequest.length - 1, 1);
   const fields = ['SFATAL', 'VFATAL', 'C28P01', 'Mpassword authentication failed'].map((f) => `${f}\0`).join('');
   const errorResponse = Buffer.concat([Buffer.from('E'), Buffer.alloc(4), Buffer.from(`${fields}\0`)]);
   errorResponse.writeInt32BE(errorResponse.length - 1, 1);
@@ -64,6 +72,7 @@ async function startFakePostgres(kind: 'cleartext' | 'md5'): Promise<{ port: num
     let sock: net.Socket = raw;
     let buf = Buffer.alloc(0);
     let asked = false;
+    let saslAnswered = !saslFirst;
     const onData = (chunk: Buffer) => {
       if (asked) conn.after.push(Buffer.from(chunk));
       buf = Buffer.concat([buf, chunk]);
@@ -83,14 +92,19 @@ async function startFakePostgres(kind: 'cleartext' | 'md5'): Promise<{ port: num
             return;
           }
           asked = true; // StartupMessage
-          sock.write(request);
+          sock.write(saslFirst ? saslRequest : request);
           continue;
         }
         if (buf.length < 5 || buf.length < 1 + buf.readInt32BE(1)) return;
         const type = String.fromCharCode(buf[0]);
         buf = buf.subarray(1 + buf.readInt32BE(1));
         conn.types.push(type);
-        if (type === 'p') sock.end(errorResponse);
+        if (type === 'p' && !saslAnswered) {
+          saslAnswered = true; // the SASLInitialResponse: now ask for the weak password
+          sock.write(request);
+        } else if (type === 'p') {
+          sock.end(errorResponse);
+        }
       }
     };
     raw.on('data', onData);
@@ -99,6 +113,7 @@ async function startFakePostgres(kind: 'cleartext' | 'md5'): Promise<{ port: num
   return {
     port: (server.address() as net.AddressInfo).port,
     connections,
+    salt,
     async stop() {
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));
@@ -121,6 +136,32 @@ describe('a fake server on the route asks for the password', () => {
           await fake.connections[0].closed;
           expect(fake.connections[0].types).not.toContain('p');
           expect(Buffer.concat(fake.connections[0].after).includes(password)).toBe(false);
+        } finally {
+          await fake.stop();
+        }
+      });
+    }
+  }
+
+  for (const kind of ['cleartext', 'md5'] as const) {
+    for (const mode of ['require', 'disable'] as const) {
+      test(`SCRAM asked first, then a ${kind} request, TLS mode ${mode}: refused [tls], no PasswordMessage after the SASLInitialResponse`, async () => {
+        const fake = await startFakePostgres(kind, true);
+        try {
+          const password = randomBytes(12).toString('hex');
+          const e = await rotationFailure(engine.connect(secretFor(fake.port, 'app', password), settings(mode)));
+          expect([e.category, e.code]).toEqual(['tls', 'WeakAuthUnverifiedServer']);
+          expect(e.message).toMatch(kind === 'md5' ? /asked for the password as an MD5 digest/ : /asked for the password in cleartext/);
+          expect(fake.connections).toHaveLength(1);
+          await fake.connections[0].closed;
+          // One 'p' only: the SASLInitialResponse (mechanism and client nonce, nothing of the password).
+          expect(fake.connections[0].types.filter((t) => t === 'p')).toEqual(['p']);
+          const sent = Buffer.concat(fake.connections[0].after);
+          expect(sent.includes('SCRAM-SHA-256')).toBe(true);
+          expect(sent.includes(password)).toBe(false);
+          const inner = createHash('md5').update(password + 'app').digest('hex');
+          const digest = 'md5' + createHash('md5').update(Buffer.concat([Buffer.from(inner), fake.salt])).digest('hex');
+          expect(sent.includes(digest)).toBe(false);
         } finally {
           await fake.stop();
         }

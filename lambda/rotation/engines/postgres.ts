@@ -34,23 +34,42 @@ export class PostgresEngine implements DatabaseEngine {
     // such a request by calling `password` when it is a function; that call refuses instead, so
     // nothing of the password leaves. SCRAM-SHA-256 (the servers' default) proves the password
     // without sending it and stays allowed.
+    // pg calls a `password` function once and then keeps the string it returned (client.password):
+    // a server that first asks for SCRAM and then for cleartext or MD5 would get the stored string.
+    // So the request listeners put the refusing function back, and the connection's password
+    // writer (PasswordMessage: cleartext or MD5 digest; SCRAM uses other writers) refuses too.
     let weakRequest: 'cleartext' | 'MD5' | undefined;
+    let refuse: (() => Promise<string>) | undefined;
     if (settings.tlsMode !== 'verify-full') {
       const password = secret.password;
-      config.password = async () => {
+      refuse = async () => {
         if (weakRequest) throw weakAuthError(secret, settings, weakRequest);
         return password;
       };
+      config.password = refuse;
     }
     const client = new PgClient(config);
-    if (settings.tlsMode !== 'verify-full') {
+    if (refuse) {
+      const refusing = refuse;
       // Connection emits one event per authentication request before pg asks for the password.
-      const connection = (client as unknown as { connection?: NodeJS.EventEmitter }).connection;
-      if (!connection) {
+      const pgClient = client as unknown as { connection?: PgConnection; password: unknown };
+      const connection = pgClient.connection;
+      if (!connection || typeof connection.password !== 'function' || !connection.stream) {
         throw new RotationError({ category: 'configuration', code: 'PgDriverUnsupported', message: 'PostgreSQL: this version of the pg driver has no connection events to check password requests on', action: 'Deploy the pg version the function was built with; nothing was sent.' });
       }
-      connection.prependListener('authenticationCleartextPassword', () => { weakRequest = 'cleartext'; });
-      connection.prependListener('authenticationMD5Password', () => { weakRequest = 'MD5'; });
+      const weak = (kind: 'cleartext' | 'MD5') => () => {
+        weakRequest = kind;
+        pgClient.password = refusing;
+      };
+      connection.prependListener('authenticationCleartextPassword', weak('cleartext'));
+      connection.prependListener('authenticationMD5Password', weak('MD5'));
+      const send = connection.password.bind(connection);
+      connection.password = (value: string) => {
+        if (!weakRequest) return send(value);
+        connection.stream?.destroy();
+        connection.emit('error', weakAuthError(secret, settings, weakRequest));
+        return false;
+      };
     }
     // A connection error after connect (server gone) must not crash the process.
     client.on('error', () => undefined);
@@ -276,6 +295,12 @@ class PostgresSession implements DatabaseSession {
       throw classifyPgError(e, this.secret, this.settings, what, alsoSecret);
     }
   }
+}
+
+/** What of pg's Connection the weak-auth guard relies on (pg 8.x). */
+interface PgConnection extends NodeJS.EventEmitter {
+  password(value: string): unknown;
+  stream?: { destroy(): void };
 }
 
 /** The refusal of a cleartext or MD5 password request on a connection whose server is not verified. */
