@@ -320,6 +320,11 @@ function clientConfig(secret: DatabaseSecret, settings: ConnectionSettings): Cli
     password: secret.password,
     database: secret.dbname ?? 'postgres',
     ssl: sslOptions(secret.host, settings),
+    // SCRAM-SHA-256-PLUS (tls-server-end-point): the proof is bound to the certificate the client
+    // saw, so a relay with a certificate of its own (unnoticed below verify-full) cannot pass the
+    // login on to the database; one that hides -PLUS makes the server refuse the client's "y"
+    // (downgrade detected). Servers that offer only SCRAM-SHA-256 still log in.
+    enableChannelBinding: settings.tlsMode !== 'disable',
     connectionTimeoutMillis: settings.connectTimeoutMs,
     statement_timeout: settings.statementTimeoutMs,
     lock_timeout: settings.statementTimeoutMs,
