@@ -163,7 +163,7 @@ export function buildProgram(): Command {
     .description('Check one secret end to end: value, rotation, versions, DNS/TCP, TLS, login and privileges; each failure with its fix; exit 1 when any check failed')
     .argument('<secret>', 'secret name or ARN')
     .option('--ca-file <file>', 'PEM bundle to verify the database certificate (default: ROTOR_TLS_CA_FILE, else Node\'s trust store)')
-    .addOption(new Option('--tls-mode <mode>', 'TLS mode when the secret has no "ssl" field (default: ROTOR_TLS_MODE, else verify-full)').choices(['verify-full', 'require', 'disable']))
+    .addOption(new Option('--tls-mode <mode>', 'the TLS floor, as the function applies it: the mode when a secret has no "ssl" field and the least any login uses (default: ROTOR_TLS_MODE, else verify-full)').choices(['verify-full', 'require', 'disable']))
     .addOption(new Option('--strategy <strategy>', 'rotation strategy (default: tag rotor:strategy, else alternating-users when the secret has masterarn, else single-user)').choices(['single-user', 'alternating-users', 'rds-master']))
     .option('--timeout <ms>', 'network and database timeout', intIn(100, 120_000), 5000)
     .option('--json', 'print JSON'))
@@ -178,7 +178,7 @@ export function buildProgram(): Command {
     .argument('<secret>', 'secret name or ARN')
     .option('--as <secret>', 'secret whose credential reads the sessions (default: the secret\'s masterarn, else the secret itself)')
     .option('--ca-file <file>', 'PEM bundle to verify the database certificate (default: ROTOR_TLS_CA_FILE, else Node\'s trust store)')
-    .addOption(new Option('--tls-mode <mode>', 'TLS mode when the secret has no "ssl" field (default: ROTOR_TLS_MODE, else verify-full)').choices(['verify-full', 'require', 'disable']))
+    .addOption(new Option('--tls-mode <mode>', 'the TLS floor, as the function applies it: the mode when a secret has no "ssl" field and the least any login uses (default: ROTOR_TLS_MODE, else verify-full)').choices(['verify-full', 'require', 'disable']))
     .option('--timeout <ms>', 'network and database timeout', intIn(100, 120_000), 5000)
     .option('--json', 'print JSON'))
     .action(async (secret: string, opts: Omit<import('./commands/usage').UsageOptions, 'secret'>) => {

@@ -7,7 +7,7 @@ import {
   type DescribeSecretCommandOutput,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { engineFamily, parseDatabaseSecret, TLS_MODES, type DatabaseSecret, type TlsMode } from '../../lambda/core/database-secret';
+import { engineFamily, parseDatabaseSecret, type DatabaseSecret, type TlsMode } from '../../lambda/core/database-secret';
 import { isRotationError, RotationError } from '../../lambda/core/errors';
 import { AWSCURRENT, AWSPENDING, errorName } from '../../lambda/core/secret-store';
 import { engineFor } from '../../lambda/rotation/engines';
@@ -21,6 +21,7 @@ import { sqlString } from '../../lambda/rotation/engines/explanations';
 import type { ConnectionSettings, DatabaseSession } from '../../lambda/rotation/engines/engine';
 import type { PgRoleRow } from '../../lambda/rotation/engines/postgres';
 import { explainAwsError, rdsClient, secretsManagerClient, type AwsOptions } from '../lib/aws';
+import { sessionQuery, tlsFloor } from '../lib/engine-session';
 import { colourOn, describeError, paint, printJson, tableStyle, type Colour } from '../lib/output';
 import { STRATEGY_TAG } from './status';
 
@@ -163,7 +164,7 @@ export async function diagnose(client: SecretsManagerClient, opts: DoctorOptions
   }
 
   // The same rule as the function: the deployment's floor, which a secret may raise but not lower.
-  const floor: TlsMode = opts.tlsMode ?? (TLS_MODES.includes(process.env.ROTOR_TLS_MODE as TlsMode) ? (process.env.ROTOR_TLS_MODE as TlsMode) : 'verify-full');
+  const floor: TlsMode = tlsFloor(opts.tlsMode);
   let tlsMode: TlsMode;
   try {
     tlsMode = effectiveTlsMode(secret.ssl, floor);
@@ -268,18 +269,10 @@ async function reachable(host: string, port: number, timeoutMs: number): Promise
   });
 }
 
-/** Run one read-only query on an engine session (its driver connection; the engines expose no raw query). */
-async function query(session: DatabaseSession, sql: string, params: unknown[] = []): Promise<Array<Record<string, unknown>>> {
-  const s = session as unknown as { client?: { query(sql: string, params: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }> }; conn?: { query(sql: string, params: unknown[]): Promise<[unknown]> } };
-  if (s.client) return (await s.client.query(sql, params)).rows;
-  if (s.conn) return (await s.conn.query(sql, params))[0] as Array<Record<string, unknown>>;
-  throw new Error('this engine session does not allow queries');
-}
-
 async function ownPasswordCheck(secret: DatabaseSecret, session: DatabaseSession): Promise<Check> {
   const title = 'privilege for the strategy';
   if (engineFamily(secret.engine) === 'postgres') {
-    const rows = await query(session, 'SELECT rolname, rolcanlogin, rolvaliduntil FROM pg_roles WHERE rolname = current_user');
+    const rows = await sessionQuery(session, 'SELECT rolname, rolcanlogin, rolvaliduntil FROM pg_roles WHERE rolname = current_user');
     const r = rows[0];
     if (!r) return { id: 'privilege', title, status: 'fail', detail: 'the session user is not in pg_roles', fix: 'check the role' };
     const until = r.rolvaliduntil instanceof Date ? r.rolvaliduntil : undefined;
@@ -288,7 +281,7 @@ async function ownPasswordCheck(secret: DatabaseSecret, session: DatabaseSession
     }
     return { id: 'privilege', title, status: 'ok', detail: `single-user: ${String(r.rolname)} may change its own password (ALTER ROLE on itself needs no privilege)` };
   }
-  const rows = await query(session, 'SELECT CURRENT_USER() AS u, @@GLOBAL.read_only AS ro');
+  const rows = await sessionQuery(session, 'SELECT CURRENT_USER() AS u, @@GLOBAL.read_only AS ro');
   if (Number(rows[0]?.ro) === 1) {
     return { id: 'privilege', title, status: 'fail', detail: 'the server is read-only (read_only = ON)', fix: explain.readOnlyServer() };
   }
@@ -354,7 +347,7 @@ async function pgMasterCheck(session: DatabaseSession, secret: DatabaseSecret, t
   // postgres.ts loads `pg` only in connect(); the session already did.
   const { PG_ROLES_SQL, pgMasterProblems, pgRolesOf } = require('../../lambda/rotation/engines/postgres') as typeof import('../../lambda/rotation/engines/postgres');
   const base = secret.username.endsWith('_clone') ? secret.username.slice(0, -'_clone'.length) : secret.username;
-  const roles = pgRolesOf(await query(session, PG_ROLES_SQL, [base, `${base}_clone`]) as unknown as PgRoleRow[]);
+  const roles = pgRolesOf(await sessionQuery(session, PG_ROLES_SQL, [base, `${base}_clone`]) as unknown as PgRoleRow[]);
   const m = roles.master.rolname;
   const problems = pgMasterProblems(roles, base, `${base}_clone`);
   if (problems.length > 0) return { id: 'privilege', title, status: 'fail', detail: `master ${m}: ${problems.map((p) => p.why).join('; ')}`, fix: problems.map((p) => p.action).join(' ') };
@@ -369,18 +362,18 @@ async function pgMasterCheck(session: DatabaseSession, secret: DatabaseSecret, t
  * holds (the privilege itself and GRANT OPTION).
  */
 async function mysqlMasterCheck(session: DatabaseSession, secret: DatabaseSecret, master: DatabaseSecret, title: string): Promise<Check> {
-  const [me] = await query(session, "SELECT CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''') AS g, SUBSTRING_INDEX(CURRENT_USER(), '@', -1) AS h, VERSION() AS v");
+  const [me] = await sessionQuery(session, "SELECT CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''') AS g, SUBSTRING_INDEX(CURRENT_USER(), '@', -1) AS h, VERSION() AS v");
   const grantee = String(me.g);
   const account = `${sqlString(master.username)}@${sqlString(String(me.h))}`;
-  const global = await query(session, 'SELECT PRIVILEGE_TYPE AS p, IS_GRANTABLE AS g FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = ?', [grantee]);
+  const global = await sessionQuery(session, 'SELECT PRIVILEGE_TYPE AS p, IS_GRANTABLE AS g FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = ?', [grantee]);
   const createUser = global.some((r) => r.p === 'CREATE USER');
   const grantOption = global.some((r) => r.g === 'YES');
   if (!createUser || !grantOption) {
     const missing = [!createUser && 'CREATE USER', !grantOption && 'GRANT OPTION'].filter(Boolean).join(' and ');
     return { id: 'privilege', title, status: 'fail', detail: `master ${master.username} lacks ${missing}`, fix: `GRANT CREATE USER ON *.* TO ${account} WITH GRANT OPTION; (plus every privilege ${secret.username} holds)` };
   }
-  const schema = await query(session, 'SELECT TABLE_SCHEMA AS s, PRIVILEGE_TYPE AS p FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = ?', [grantee]);
-  const table = await query(session, 'SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, PRIVILEGE_TYPE AS p FROM information_schema.TABLE_PRIVILEGES WHERE GRANTEE = ?', [grantee]);
+  const schema = await sessionQuery(session, 'SELECT TABLE_SCHEMA AS s, PRIVILEGE_TYPE AS p FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = ?', [grantee]);
+  const table = await sessionQuery(session, 'SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, PRIVILEGE_TYPE AS p FROM information_schema.TABLE_PRIVILEGES WHERE GRANTEE = ?', [grantee]);
   const has = (p: string, db?: string, tbl?: string) => global.some((r) => r.p === p)
     || (db !== undefined && schema.some((r) => r.s === db && r.p === p))
     || (db !== undefined && tbl !== undefined && table.some((r) => r.s === db && r.t === tbl && r.p === p));
@@ -402,9 +395,9 @@ async function mysqlMasterCheck(session: DatabaseSession, secret: DatabaseSecret
   const dbLevel = new RegExp(`^${ident}\\.\\*$`);
   const tableLevel = new RegExp(`^${ident}\\.${ident}$`);
   const unquote = (x?: string) => x?.replace(/``/g, '`');
-  const hosts = await query(session, 'SELECT Host AS h FROM mysql.user WHERE User = ?', [secret.username]);
+  const hosts = await sessionQuery(session, 'SELECT Host AS h FROM mysql.user WHERE User = ?', [secret.username]);
   for (const { h } of hosts) {
-    for (const row of await query(session, 'SHOW GRANTS FOR ?@?', [secret.username, String(h)])) {
+    for (const row of await sessionQuery(session, 'SHOW GRANTS FOR ?@?', [secret.username, String(h)])) {
       let line: ReturnType<typeof parseGrantLine>;
       try {
         line = parseGrantLine(String(Object.values(row)[0] ?? ''), { user: secret.username, host: String(h) });

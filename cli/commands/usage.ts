@@ -1,11 +1,14 @@
-import { readFileSync } from 'node:fs';
 import Table from 'cli-table3';
 import { DescribeSecretCommand, GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { parseDatabaseSecret, engineFamily, TLS_MODES, type DatabaseSecret, type TlsMode } from '../../lambda/core/database-secret';
+import { parseDatabaseSecret, engineFamily, type DatabaseSecret, type TlsMode } from '../../lambda/core/database-secret';
 import { isRotationError } from '../../lambda/core/errors';
 import { AWSCURRENT, errorName } from '../../lambda/core/secret-store';
+import { engineFor } from '../../lambda/rotation/engines';
+import type { ConnectionSettings, DatabaseSession } from '../../lambda/rotation/engines/engine';
+import { masterLogin } from '../../lambda/rotation/master-credential';
 import { alternateUsername, baseUsername } from '../../lambda/rotation/strategies/alternating-users';
 import { explainAwsError, secretsManagerClient, type AwsOptions } from '../lib/aws';
+import { loginSettings, sessionQuery, tlsFloor } from '../lib/engine-session';
 import { colourOn, describeError, formatDate, paint, printJson, tableStyle } from '../lib/output';
 import { STRATEGY_TAG } from './status';
 
@@ -105,14 +108,18 @@ export async function usageOf(client: SecretsManagerClient, opts: UsageOptions):
       reader = secret;
     }
   }
-  if (reader.host !== secret.host || reader.port !== secret.port) {
-    throw new Error(`the secret used to read sessions (${asId}) names another database (${reader.host}:${reader.port}) than ${opts.secret}`);
+  // The function's rules for a login (cli/lib/engine-session.ts): the master (or --as) credential only on
+  // this secret's server, with the stronger TLS mode of the two secrets, never below the deployment's floor.
+  let login: DatabaseSecret;
+  try {
+    login = reader === secret ? secret : masterLogin(secret, reader, engineFamily(reader.engine), engineFamily(secret.engine));
+  } catch (e) {
+    if (isRotationError(e)) throw new Error(`the secret used to read sessions (${asId}): ${e.detail}`);
+    throw e;
   }
-  const tlsMode: TlsMode = reader.ssl ?? opts.tlsMode ?? (TLS_MODES.includes(process.env.ROTOR_TLS_MODE as TlsMode) ? (process.env.ROTOR_TLS_MODE as TlsMode) : 'verify-full');
-  const caFile = opts.caFile ?? process.env.ROTOR_TLS_CA_FILE;
-  const ca = caFile ? readFileSync(caFile, 'utf8') : undefined;
+  const settings = loginSettings(login, tlsFloor(opts.tlsMode), opts.caFile ?? process.env.ROTOR_TLS_CA_FILE, opts.timeout, reader === secret ? undefined : `the secret used to read sessions (or ${opts.secret})`);
   const read = engineFamily(secret.engine) === 'postgres' ? readPostgres : readMysql;
-  const { groups, visibility } = await read(reader, secret.dbname, users, tlsMode, ca, opts.timeout);
+  const { groups, visibility } = await withSession(login, settings, (session) => read(session, users));
 
   const atRisk = strategy === 'alternating-users'
     ? groups.filter((g) => g.user === next && !g.rotationAware).reduce((a, g) => a + g.sessions, 0)
@@ -144,7 +151,17 @@ export async function usageOf(client: SecretsManagerClient, opts: UsageOptions):
   };
 }
 
-type Reader = (reader: DatabaseSecret, dbname: string | undefined, users: string[], tls: TlsMode, ca: string | undefined, timeoutMs: number) => Promise<{ groups: SessionGroup[]; visibility: 'all' | 'own' }>;
+type Reader = (session: DatabaseSession, users: string[]) => Promise<{ groups: SessionGroup[]; visibility: 'all' | 'own' }>;
+
+/** Logs in through the engine (its TLS checks and password-request guard), runs `use`, logs out. */
+async function withSession<T>(login: DatabaseSecret, settings: ConnectionSettings, use: (s: DatabaseSession) => Promise<T>): Promise<T> {
+  const session = await engineFor(login.engine).connect(login, settings);
+  try {
+    return await use(session);
+  } finally {
+    await session.close().catch(() => undefined);
+  }
+}
 
 const group = (rows: Array<{ user: string; app: string | null; addr: string | null }>): SessionGroup[] => {
   const by = new Map<string, SessionGroup>();
@@ -157,74 +174,41 @@ const group = (rows: Array<{ user: string; app: string | null; addr: string | nu
   return [...by.values()].sort((a, b) => a.user.localeCompare(b.user) || String(a.applicationName).localeCompare(String(b.applicationName)) || String(a.clientAddress).localeCompare(String(b.clientAddress)));
 };
 
-const readPostgres: Reader = async (reader, dbname, users, tls, ca, timeoutMs) => {
-  const { Client } = require('pg') as typeof import('pg');
-  const c = new Client({
-    host: reader.host, port: reader.port, user: reader.username, password: reader.password, database: reader.dbname ?? dbname ?? 'postgres',
-    ssl: tls === 'disable' ? false : tls === 'require' ? { rejectUnauthorized: false } : { rejectUnauthorized: true, ...(ca ? { ca } : {}) },
-    connectionTimeoutMillis: timeoutMs, statement_timeout: timeoutMs, application_name: 'rotor usage',
-  });
-  c.on('error', () => undefined);
-  try {
-    await c.connect();
-  } catch (e) {
-    throw new Error(`could not log in as ${reader.username} to ${reader.host}:${reader.port} (${errorName(e) ?? (e as { code?: string }).code ?? describeError(e)})`);
-  }
-  try {
-    const vis = await c.query<{ all: boolean }>(
-      "SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) OR pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER') AS all",
-    );
-    const r = await c.query<{ user: string; app: string | null; addr: string | null }>(
-      `SELECT usename AS user, application_name AS app, host(client_addr) AS addr
-         FROM pg_stat_activity
-        WHERE usename = ANY($1::text[]) AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
-      [users],
-    );
-    return { groups: group(r.rows.map((x) => ({ ...x, app: x.app || null }))), visibility: vis.rows[0]?.all ? 'all' : 'own' };
-  } finally {
-    await c.end().catch(() => undefined);
-  }
+const readPostgres: Reader = async (session, users) => {
+  const vis = await sessionQuery(session,
+    "SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) OR pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER') AS all",
+  );
+  const rows = await sessionQuery(session,
+    `SELECT usename AS user, application_name AS app, host(client_addr) AS addr
+       FROM pg_stat_activity
+      WHERE usename = ANY($1::text[]) AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
+    [users],
+  ) as Array<{ user: string; app: string | null; addr: string | null }>;
+  return { groups: group(rows.map((x) => ({ ...x, app: x.app || null }))), visibility: vis[0]?.all ? 'all' : 'own' };
 };
 
-const readMysql: Reader = async (reader, dbname, users, tls, ca, timeoutMs) => {
-  const mysql = require('mysql2/promise') as typeof import('mysql2/promise');
-  let c: import('mysql2/promise').Connection;
-  try {
-    c = await mysql.createConnection({
-      host: reader.host, port: reader.port, user: reader.username, password: reader.password, database: reader.dbname ?? dbname,
-      ssl: tls === 'disable' ? undefined : tls === 'require' ? { rejectUnauthorized: false } : { rejectUnauthorized: true, ...(ca ? { ca } : {}) },
-      connectTimeout: timeoutMs, connectAttributes: { program_name: 'rotor usage' },
-    });
-  } catch (e) {
-    throw new Error(`could not log in as ${reader.username} to ${reader.host}:${reader.port} (${(e as { code?: string }).code ?? describeError(e)})`);
-  }
-  c.on('error', () => undefined);
-  try {
-    const [grants] = await c.query('SHOW GRANTS');
-    const all = (grants as Array<Record<string, string>>).some((g) => /GRANT (ALL PRIVILEGES|.*\bPROCESS\b).* ON \*\.\*/i.test(String(Object.values(g)[0])));
-    const [rows] = await c.query(
-      'SELECT ID AS id, USER AS user, HOST AS host FROM information_schema.PROCESSLIST WHERE USER IN (?) AND ID <> CONNECTION_ID()',
-      [users],
-    );
-    const list = rows as Array<{ id: number; user: string; host: string | null }>;
-    // Connection attributes (program_name) are in performance_schema when it is on; without it there is no application name.
-    const apps = new Map<number, string>();
-    if (list.length > 0) {
-      try {
-        const [attrs] = await c.query(
-          "SELECT PROCESSLIST_ID AS id, ATTR_VALUE AS app FROM performance_schema.session_connect_attrs WHERE ATTR_NAME = 'program_name' AND PROCESSLIST_ID IN (?)",
-          [list.map((r) => r.id)],
-        );
-        for (const a of attrs as Array<{ id: number; app: string }>) apps.set(Number(a.id), a.app);
-      } catch {
-        // performance_schema is off or not readable
-      }
+const readMysql: Reader = async (session, users) => {
+  const grants = await sessionQuery(session, 'SHOW GRANTS');
+  const all = grants.some((g) => /GRANT (ALL PRIVILEGES|.*\bPROCESS\b).* ON \*\.\*/i.test(String(Object.values(g)[0])));
+  const list = await sessionQuery(session,
+    'SELECT ID AS id, USER AS user, HOST AS host FROM information_schema.PROCESSLIST WHERE USER IN (?) AND ID <> CONNECTION_ID()',
+    [users],
+  ) as Array<{ id: number; user: string; host: string | null }>;
+  // Connection attributes (program_name) are in performance_schema when it is on; without it there is no application name.
+  const apps = new Map<number, string>();
+  if (list.length > 0) {
+    try {
+      const attrs = await sessionQuery(session,
+        "SELECT PROCESSLIST_ID AS id, ATTR_VALUE AS app FROM performance_schema.session_connect_attrs WHERE ATTR_NAME = 'program_name' AND PROCESSLIST_ID IN (?)",
+        [list.map((r) => r.id)],
+      ) as Array<{ id: number; app: string }>;
+      for (const a of attrs) apps.set(Number(a.id), a.app);
+    } catch {
+      // performance_schema is off or not readable
     }
-    return {
-      groups: group(list.map((r) => ({ user: r.user, app: apps.get(Number(r.id)) ?? null, addr: r.host ? r.host.replace(/:\d+$/, '') : null }))),
-      visibility: all ? 'all' : 'own',
-    };
-  } finally {
-    await c.end().catch(() => undefined);
   }
+  return {
+    groups: group(list.map((r) => ({ user: r.user, app: apps.get(Number(r.id)) ?? null, addr: r.host ? r.host.replace(/:\d+$/, '') : null }))),
+    visibility: all ? 'all' : 'own',
+  };
 };

@@ -193,15 +193,6 @@ test('doctor follows the function\'s trust rules: TLS floor, master on the user\
   for (const r of [l, a, m]) expect(r.code).toBe(1);
 });
 
-test('server down: TCP reach fails with the fix; an unknown secret fails', async () => {
-  await pg.pause();
-  const [down, missing] = await Promise.all([doctor('doctor/healthy', '--ca-file', pg.caFile!), doctor('doctor/nope')]);
-  expect(down.check('network')).toMatchObject({ status: 'fail', fix: expect.stringMatching(/database is running/) });
-  expect(down.code).toBe(1);
-  expect(missing.out.checks).toEqual([expect.objectContaining({ id: 'secret', status: 'fail', detail: 'DescribeSecret failed: ResourceNotFoundException' })]);
-  expect(missing.code).toBe(1);
-});
-
 test('rds-master: doctor reads the instance from the local RDS endpoint (AWS_ENDPOINT_URL_RDS) with the loopback defaults, and a managed master password fails', async () => {
   const { LocalRds } = await import('../../local/rds/local-rds');
   const rds = await LocalRds.start({ port: 0 });
@@ -228,4 +219,14 @@ test('rds-master: doctor reads the instance from the local RDS endpoint (AWS_END
   } finally {
     await rds.stop();
   }
+}, 60_000);
+
+
+test('server down: TCP reach fails with the fix; an unknown secret fails', async () => {
+  await pg.pause();
+  const [down, missing] = await Promise.all([doctor('doctor/healthy', '--ca-file', pg.caFile!), doctor('doctor/nope')]);
+  expect(down.check('network')).toMatchObject({ status: 'fail', fix: expect.stringMatching(/database is running/) });
+  expect(down.code).toBe(1);
+  expect(missing.out.checks).toEqual([expect.objectContaining({ id: 'secret', status: 'fail', detail: 'DescribeSecret failed: ResourceNotFoundException' })]);
+  expect(missing.code).toBe(1);
 });

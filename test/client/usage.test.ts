@@ -118,4 +118,20 @@ describe.each(['postgres', 'mariadb'] as const)('rotor usage on %s', (engine) =>
       await legacy.close();
     }
   });
+
+  test('the function\'s login rules: a reading secret below the TLS floor, or on another server, is refused before any login', async () => {
+    const name = `use_tls_${engine === 'postgres' ? 'pg' : 'my'}`;
+    const password = await f.createRole(name);
+    const arn = await f.createSecret(f.secretFor(name, password));
+    const weak = await f.createSecret(f.secretFor(f.pg.superuser.username, f.pg.superuser.password, { ssl: 'disable' }));
+    const elsewhere = await f.createSecret(f.secretFor(f.pg.superuser.username, f.pg.superuser.password, { port: f.pg.port + 1 }));
+    const [below, other] = await Promise.all([rotor(['usage', arn, '--as', weak, '--json'], env), rotor(['usage', arn, '--as', elsewhere, '--json'], env)]);
+    expect(below.code).toBe(1);
+    expect(JSON.parse(below.stdout).error).toMatch(/asks for TLS mode "disable" \(its "ssl" field\), below this deployment's floor "verify-full"/);
+    expect(other.code).toBe(1);
+    expect(JSON.parse(other.stdout).error).toMatch(/not at the user's server/);
+    // With the floor lowered on purpose, the same reader works (the floor, not the reader, refused it).
+    const lowered = await rotor(['usage', arn, '--as', weak, '--tls-mode', 'disable', '--json'], env);
+    expect(JSON.parse(lowered.stdout)).toMatchObject({ readAs: f.pg.superuser.username });
+  });
 });
