@@ -113,3 +113,53 @@ test('superuser master: a clone made in advance with SUPERUSER, BYPASSRLS and RE
   expect(await attributes(clone)).toEqual(await attributes(name));
   expect(await attributes(clone)).toMatchObject({ rolsuper: false, rolbypassrls: false, rolreplication: false });
 });
+
+/** Objects the role owns in the fixture's database (class and name), for before/after comparisons. */
+const ownedBy = async (role: string) => (await f.pg.query(
+  `SELECT 'function' AS kind, p.oid::regprocedure::text AS name FROM pg_proc p WHERE p.proowner = (SELECT oid FROM pg_roles WHERE rolname = $1)
+   UNION ALL SELECT 'relation', c.oid::regclass::text FROM pg_class c WHERE c.relowner = (SELECT oid FROM pg_roles WHERE rolname = $1)
+   UNION ALL SELECT 'schema', n.nspname FROM pg_namespace n WHERE n.nspowner = (SELECT oid FROM pg_roles WHERE rolname = $1)
+   ORDER BY 1, 2`, [role])).rows;
+
+test('superuser master: a clone made in advance that owns a SECURITY DEFINER function in another user\'s schema is refused [permission]; the function stays the clone\'s, the base user\'s objects are unchanged', async () => {
+  const { name, clone, arn } = await baseUser(superMaster);
+  const mallory = uniq('mallory');
+  await f.pg.query(`CREATE ROLE ${mallory} LOGIN`);
+  await f.pg.query(`CREATE SCHEMA ${mallory} AUTHORIZATION ${mallory}`);
+  await f.pg.query(`CREATE TABLE ${name}_data (secret text)`);
+  await f.pg.query(`ALTER TABLE ${name}_data OWNER TO ${name}`);
+  // The attacker's preparation: a clone with a function that would run as its owner.
+  await f.pg.query(`CREATE ROLE ${clone} LOGIN PASSWORD 'attacker-knows-it'`);
+  await f.pg.query(`GRANT CREATE, USAGE ON SCHEMA ${mallory} TO ${clone}`);
+  await f.pg.query(`CREATE FUNCTION ${mallory}.peek() RETURNS SETOF text LANGUAGE sql SECURITY DEFINER AS 'SELECT secret FROM public.${name}_data'`);
+  await f.pg.query(`ALTER FUNCTION ${mallory}.peek() OWNER TO ${clone}`);
+  const before = { base: await ownedBy(name), clone: await ownedBy(clone), password: await storedPassword(clone), members: await membersOf(clone) };
+  expect(before.clone).toEqual([{ kind: 'function', name: `${mallory}.peek()` }]);
+
+  const outcome = await f.rotate(arn, altFn);
+  expect(outcome.eventName).toBe('RotationFailed');
+  expect(outcome.errorMessage).toMatch(new RegExp(`^setSecret: \\[permission\\] PostgreSQL: the alternate user ${clone} owns objects of its own \\(in ${f.pg.database}\\).*\\(code CloneOwnsObjects\\)`));
+  expect(outcome.errorMessage).toContain(`DROP OWNED BY ${clone}`);
+  expect({ base: await ownedBy(name), clone: await ownedBy(clone), password: await storedPassword(clone), members: await membersOf(clone) }).toEqual(before);
+});
+
+test('superuser master: a clone made in advance that owns an object in another database is refused [permission], naming that database; nothing changed', async () => {
+  const { clone, arn } = await baseUser(superMaster);
+  const otherDb = uniq('otherdb');
+  await f.pg.query(`CREATE ROLE ${clone} LOGIN PASSWORD 'attacker-knows-it'`);
+  await f.pg.query(`CREATE DATABASE ${otherDb}`);
+  const c = new Client({ host: 'localhost', port: f.pg.port, user: f.pg.superuser.username, password: f.pg.superuser.password, database: otherDb, ssl: { ca: readFileSync(f.pg.caFile!, 'utf8') } });
+  await c.connect();
+  try {
+    await c.query(`CREATE TABLE planted (x int)`);
+    await c.query(`ALTER TABLE planted OWNER TO ${clone}`);
+  } finally {
+    await c.end();
+  }
+  const before = { password: await storedPassword(clone), attrs: await attributes(clone), members: await membersOf(clone), settings: await settingsOf(clone) };
+
+  const outcome = await f.rotate(arn, altFn);
+  expect(outcome.eventName).toBe('RotationFailed');
+  expect(outcome.errorMessage).toMatch(new RegExp(`^setSecret: \\[permission\\] PostgreSQL: the alternate user ${clone} owns objects of its own \\(in ${otherDb}\\).*\\(code CloneOwnsObjects\\)`));
+  expect({ password: await storedPassword(clone), attrs: await attributes(clone), members: await membersOf(clone), settings: await settingsOf(clone) }).toEqual(before);
+});

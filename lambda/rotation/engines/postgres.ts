@@ -108,9 +108,10 @@ class PostgresSession implements DatabaseSession {
    * Alternating users on PostgreSQL: the base user owns everything; the clone
    * is a member of it and starts every session as it (`ALTER ROLE clone SET
    * role = base`), so its privileges are the base user's by construction and
-   * the objects it creates belong to the base user. What the clone holds on
-   * its own (other memberships, grants, objects in this database) is moved to
-   * the base user or revoked; its attributes are set to the base user's, and
+   * the objects it creates belong to the base user. A clone that owns objects
+   * (in any database) or holds grants in another database is refused before
+   * any change (refuseCloneHoldings); its other memberships and its grants in
+   * this database are revoked; its attributes are set to the base user's, and
    * roles that are members of the clone without being members of the base
    * user lose that membership (a clone made in advance by someone else gives
    * them nothing). One transaction: all of it or nothing. Refused before any
@@ -137,6 +138,7 @@ class PostgresSession implements DatabaseSession {
       });
     }
     const exists = roles.byName.has(target);
+    if (clone !== undefined && exists) await this.refuseCloneHoldings(clone);
     await this.run('start a transaction', 'BEGIN');
     try {
       if (!exists) {
@@ -209,29 +211,31 @@ class PostgresSession implements DatabaseSession {
             action: `As a superuser run ALTER ROLE ${clone} RESET ALL (and ALTER ROLE ${clone} IN DATABASE <db> RESET ALL for each database \\drds ${clone} lists in psql), or DROP ROLE ${clone} (rotation creates it again); nothing was changed.`,
           });
         }
-        // Only when the clone owns objects or holds grants in this database:
-        // REASSIGN/DROP OWNED need the privileges of both roles, which a
-        // CREATEROLE master (e.g. on RDS) may not have.
+        // Grants to the clone in this database and on shared objects (refuseCloneHoldings left
+        // only these): revoked. Its objects are never handed to the base user: an object made as
+        // the clone (a SECURITY DEFINER function, a view) would then run or read as the base user.
+        // DROP OWNED needs the privileges of the clone, which a CREATEROLE master (e.g. on RDS)
+        // may not have: only when there is something to revoke.
         const holdsAnything = async () => {
           const held = await this.run(
-            'look for objects and grants of the alternate user',
+            'look for grants to the alternate user',
             `SELECT 1 FROM pg_shdepend d JOIN pg_roles r ON r.oid = d.refobjid
-              WHERE r.rolname = $1 AND d.deptype IN ('o', 'a') AND d.dbid IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))
+              WHERE d.refclassid = 'pg_authid'::regclass AND r.rolname = $1 AND d.deptype IN ('o', 'a')
               LIMIT 1`,
             [], [clone],
           );
           return (held.rowCount ?? 0) > 0;
         };
         if (await holdsAnything()) {
+          await this.refuseCloneHoldings(clone); // nothing owned, nothing in other databases (again, inside the transaction)
           try {
-            await this.run('hand objects of the alternate user to the base user', `REASSIGN OWNED BY ${id(clone)} TO ${id(baseUser)}`);
             await this.run('revoke privileges granted to the alternate user directly', `DROP OWNED BY ${id(clone)}`);
           } catch (e) {
             if (e instanceof RotationError && e.category === 'permission') {
               throw new RotationError({
                 category: 'permission', code: e.code,
-                message: `the alternate user ${clone} owns objects or holds grants of its own, and the master may not move them`,
-                action: `Let the master act as both users (GRANT ${baseUser}, ${clone} TO <master>), or move them by hand (REASSIGN OWNED BY ${clone} TO ${baseUser}; DROP OWNED BY ${clone}); nothing was changed.`,
+                message: `the alternate user ${clone} holds grants of its own, and the master may not revoke them`,
+                action: `Let the master act as the alternate user (GRANT ${clone} TO <master>), or revoke them by hand (DROP OWNED BY ${clone} in this database, when it owns nothing); nothing was changed.`,
               });
             }
             throw e;
@@ -245,6 +249,20 @@ class PostgresSession implements DatabaseSession {
               action: `Revoke them as their grantor (see \\dp in psql for ${clone}); nothing was changed.`,
             });
           }
+        }
+        // REVOKE by a role that did not grant the membership may leave it (PostgreSQL 16+: grants
+        // are per grantor): the clone must be a member of the base user only.
+        const memberships = await this.run(
+          'check the alternate user\'s memberships',
+          'SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = $1 AND r.rolname <> $2 ORDER BY 1',
+          [], [clone, baseUser],
+        );
+        if ((memberships.rowCount ?? 0) > 0) {
+          throw new RotationError({
+            category: 'permission', code: 'CloneMembershipsRemain',
+            message: `the alternate user ${clone} is a member of roles the base user does not grant (${memberships.rows.map((r) => String(r.rolname)).join(', ')}), and the master cannot revoke them`,
+            action: `Revoke them as their grantor or a superuser (REVOKE <role> FROM ${clone}), or DROP ROLE ${clone} (rotation creates it again); nothing was changed.`,
+          });
         }
       }
       if (clone !== undefined) {
@@ -270,6 +288,33 @@ class PostgresSession implements DatabaseSession {
       await this.client.query('ROLLBACK').catch(() => undefined);
       throw e;
     }
+  }
+
+  /**
+   * Refuses [permission] when a clone made in advance owns objects (in any database, or shared
+   * ones) or holds grants in another database: pg_shdepend is a shared catalog, so one query sees
+   * every database. Handing its objects to the base user would let whoever made them act as the
+   * base user (a SECURITY DEFINER function, a view); grants in other databases cannot be revoked
+   * from this session.
+   */
+  private async refuseCloneHoldings(clone: string): Promise<void> {
+    const held = await this.run(
+      'look for objects and grants of the alternate user in every database',
+      `SELECT d.deptype, COALESCE(db.datname, '') AS datname, d.dbid = 0 AS shared, db.datname = current_database() AS here
+         FROM pg_shdepend d LEFT JOIN pg_database db ON db.oid = d.dbid
+        WHERE d.refclassid = 'pg_authid'::regclass AND d.refobjid = (SELECT oid FROM pg_roles WHERE rolname = $1) AND d.deptype IN ('o', 'a')
+        GROUP BY 1, 2, 3, 4 ORDER BY 2, 1`,
+      [], [clone],
+    );
+    const blocking = held.rows.filter((r) => r.deptype === 'o' || (r.shared !== true && r.here !== true));
+    if (blocking.length === 0) return;
+    const where = [...new Set(blocking.map((r) => (r.shared === true ? '(shared objects: databases or tablespaces)' : String(r.datname))))];
+    const owns = blocking.some((r) => r.deptype === 'o');
+    throw new RotationError({
+      category: 'permission', code: 'CloneOwnsObjects',
+      message: `PostgreSQL: the alternate user ${clone} ${owns ? 'owns objects' : 'holds grants'} of its own (in ${where.join(', ')}); rotation does not hand them to the base user, which would let whoever made them act as it`,
+      action: `As a superuser, in each database listed, DROP OWNED BY ${clone} (or REASSIGN OWNED BY ${clone} TO <a role you trust> after reviewing the objects), or DROP ROLE ${clone} (rotation creates it again); nothing was changed.`,
+    });
   }
 
   private alterPasswordSql(username: string, newPassword: string): string {
