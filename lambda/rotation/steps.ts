@@ -2,7 +2,6 @@ import { conflictError, configurationError } from '../core/errors';
 import { serializeDatabaseSecret, type DatabaseSecret } from '../core/database-secret';
 import { AWSCURRENT, AWSPENDING } from '../core/secret-store';
 import type { RotationContext } from './rotation-context';
-import { ROTATED_TARGET_TAG } from './rotated-target';
 import { generatePassword } from '../core/password-generator';
 import type { RotationStrategy } from './strategies/strategy';
 import type { RotationStep } from '../core/errors';
@@ -144,12 +143,9 @@ async function testSecret(ctx: RotationContext, strategy: RotationStrategy): Pro
 
 async function finishSecret(ctx: RotationContext, strategy: RotationStrategy): Promise<StepOutcome> {
   const currentVersion = ctx.currentVersionId();
-  if (currentVersion === ctx.token) {
-    // Finished by an earlier attempt; a secret rotated before targets were
-    // recorded gets its record now.
-    if (ctx.metadata.tags[ROTATED_TARGET_TAG] === undefined) await ctx.recordTarget((await ctx.current()).secret, strategy.mayDiffer);
-    return 'already-done';
-  }
+  // Finished by an earlier attempt (checkContract answers 'nothing-to-do' before this step runs; kept
+  // for a direct call).
+  if (currentVersion === ctx.token) return 'already-done';
   // Never promote a version testSecret could not have passed: one without a
   // value, or one that points elsewhere (invariant 3) - the step may be
   // invoked directly, out of order.
