@@ -57,3 +57,28 @@ test('residual: a user that cannot see its entries (no SELECT on mysql.user) rot
   expect(after.find((r) => r.host === '%')!.hash).not.toBe(before.find((r) => r.host === '%')!.hash);
   expect(after.find((r) => r.host === '10.%')!.hash).toBe(before.find((r) => r.host === '10.%')!.hash);
 });
+
+test('a user that can read mysql.global_priv but not mysql.user (MariaDB 10.4+): the second host entry is seen there; refused [configuration] before any change', async () => {
+  const { name, password, arn } = await user({ otherEntry: true, seesMysqlUser: false });
+  await f.pg.query("GRANT SELECT ON mysql.global_priv TO ?@'%'", [name]);
+  const before = await hashes(name);
+
+  const outcome = await f.rotate(arn);
+  expect(outcome.eventName).toBe('RotationFailed');
+  expect(outcome.errorMessage).toMatch(new RegExp(`^setSecret: \\[configuration\\] .*the user has 2 accounts \\("${name}"@"%", "${name}"@"10\\.%"\\).*\\(code SEVERAL_HOST_ENTRIES\\)`));
+  expect(await hashes(name)).toEqual(before);
+  expect(await f.canLogin(name, password)).toBe(true);
+});
+
+test('a user with column-level SELECT on mysql.user only (error 1143 is a missing privilege) and SELECT on mysql.global_priv: refused [configuration] before any change', async () => {
+  const { name, password, arn } = await user({ otherEntry: true, seesMysqlUser: false });
+  await f.pg.query("GRANT SELECT (User) ON mysql.user TO ?@'%'", [name]);
+  await f.pg.query("GRANT SELECT ON mysql.global_priv TO ?@'%'", [name]);
+  const before = await hashes(name);
+
+  const outcome = await f.rotate(arn);
+  expect(outcome.eventName).toBe('RotationFailed');
+  expect(outcome.errorMessage).toMatch(/\(code SEVERAL_HOST_ENTRIES\)/);
+  expect(await hashes(name)).toEqual(before);
+  expect(await f.canLogin(name, password)).toBe(true);
+});

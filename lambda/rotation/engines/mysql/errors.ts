@@ -22,7 +22,8 @@ const NETWORK_CODES = new Set([
 const AUTH_ERRNOS = new Set([1045, 1698]);
 const EXPIRED_ERRNOS = new Set([1820, 1862]);
 const LOCKED_ERRNOS = new Set([4151, 3118]);
-const PERMISSION_ERRNOS = new Set([1044, 1142, 1227, 1370, 1131, 1132, 1211, 1410]);
+// 1143: SELECT/... denied for a column (the user has column-level privileges only on the table).
+const PERMISSION_ERRNOS = new Set([1044, 1142, 1143, 1227, 1370, 1131, 1132, 1211, 1410]);
 const TIMEOUT_ERRNOS = new Set([3024, 1969, 1205]);
 const UNAVAILABLE_ERRNOS = new Set([1040, 1203, 1053, 1077, 1079, 1080, 1152, 1927, 2002, 2003, 2006, 2013]);
 

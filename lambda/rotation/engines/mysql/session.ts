@@ -127,19 +127,26 @@ export class MysqlSession implements DatabaseSession, StatementRunner {
    * keep the old password, working from the hosts it matches after the rotation. Changing those
    * too is refused on purpose: they may hold other privileges, which the secret would then open.
    * So the rotation is refused, before any change, when the user can see other entries (SELECT on
-   * mysql.user). Without that privilege it cannot know (no statement tells an unprivileged user
+   * mysql.user, or on MariaDB 10.4+ on mysql.global_priv). Without that privilege it cannot know (no statement tells an unprivileged user
    * about its other accounts): the password changes as AWS's reference function does, and the
    * threat model says so. `rotor doctor` runs this check too.
    */
   async checkOwnHostEntries(what = 'change the password'): Promise<void> {
-    let hosts: string[];
-    try {
-      hosts = (await this.rows('look up the host entries of the user', 'SELECT Host AS host FROM mysql.user WHERE User = ? ORDER BY Host', [this.account.user]))
-        .map((r) => String(r.host));
-    } catch (e) {
-      if (e instanceof RotationError && e.category === 'permission') return;
-      throw e;
+    // mysql.user first; MariaDB 10.4+ keeps the accounts in mysql.global_priv (mysql.user is a
+    // view of it), which a user may be allowed to read without the view.
+    let hosts: string[] | undefined;
+    for (const table of ['mysql.user', 'mysql.global_priv']) {
+      try {
+        hosts = (await this.rows('look up the host entries of the user', `SELECT Host AS host FROM ${table} WHERE User = ? ORDER BY Host`, [this.account.user]))
+          .map((r) => String(r.host));
+        break;
+      } catch (e) {
+        // Not allowed (1142; 1143 column-level SELECT only), or no such table (1146: MySQL has no global_priv).
+        if (e instanceof RotationError && (e.category === 'permission' || e.code === '1146')) continue;
+        throw e;
+      }
     }
+    if (hosts === undefined) return;
     if (!hosts.some((h) => h !== this.account.host)) return;
     const accounts = hosts.map((h) => accountLabel(this.account.user, h));
     throw this.error('configuration', 'SEVERAL_HOST_ENTRIES', what,
