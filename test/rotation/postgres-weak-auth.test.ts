@@ -48,7 +48,7 @@ interface FakeConnection {
  * with `saslFirst`, it first asks for SCRAM-SHA-256 (AuthenticationSASL), waits for the
  * SASLInitialResponse, and then asks for the cleartext or MD5 password.
  */
-async function startFakePostgres(kind: 'cleartext' | 'md5', saslFirst = false): Promise<{ port: number; connections: FakeConnection[]; salt: Buffer; stop(): Promise<void> }> {
+async function startFakePostgres(kind: 'cleartext' | 'md5' | 'scram', saslFirst = kind === 'scram', iterations = 4096): Promise<{ port: number; connections: FakeConnection[]; salt: Buffer; stop(): Promise<void> }> {
   const connections: FakeConnection[] = [];
   const sockets = new Set<net.Socket>();
   const salt = randomBytes(4);
@@ -97,9 +97,17 @@ async function startFakePostgres(kind: 'cleartext' | 'md5', saslFirst = false): 
         }
         if (buf.length < 5 || buf.length < 1 + buf.readInt32BE(1)) return;
         const type = String.fromCharCode(buf[0]);
+        const body = buf.subarray(5, 1 + buf.readInt32BE(1));
         buf = buf.subarray(1 + buf.readInt32BE(1));
         conn.types.push(type);
-        if (type === 'p' && !saslAnswered) {
+        if (type === 'p' && !saslAnswered && kind === 'scram') {
+          saslAnswered = true; // the SASLInitialResponse: answer with a server-first-message
+          const nonce = /r=([^,]+)/.exec(body.subarray(body.indexOf(0) + 5).toString())![1];
+          const first = Buffer.from(`r=${nonce}${randomBytes(9).toString('base64')},s=${randomBytes(16).toString('base64')},i=${iterations}`);
+          const cont = Buffer.concat([Buffer.from([0x52, 0, 0, 0, 0, 0, 0, 0, 11]), first]);
+          cont.writeInt32BE(cont.length - 1, 1);
+          sock.write(cont);
+        } else if (type === 'p' && !saslAnswered) {
           saslAnswered = true; // the SASLInitialResponse: now ask for the weak password
           sock.write(request);
         } else if (type === 'p') {
@@ -168,6 +176,33 @@ describe('a fake server on the route asks for the password', () => {
       });
     }
   }
+
+  for (const mode of ['require', 'disable'] as const) {
+    test(`SCRAM with 1 iteration, TLS mode ${mode}: refused [tls] before the client proof is sent`, async () => {
+      const fake = await startFakePostgres('scram', true, 1);
+      try {
+        const e = await rotationFailure(engine.connect(secretFor(fake.port, 'app', randomBytes(12).toString('hex')), settings(mode)));
+        expect([e.category, e.code]).toEqual(['tls', 'WeakScramUnverifiedServer']);
+        expect(e.message).toMatch(/SCRAM with an iteration count of 1 /);
+        await fake.connections[0].closed;
+        expect(fake.connections[0].types.filter((t) => t === 'p')).toEqual(['p']); // the SASLInitialResponse only
+      } finally {
+        await fake.stop();
+      }
+    });
+  }
+
+  test('SCRAM with 4096 iterations (PostgreSQL\'s default), TLS mode require: the client proof is sent', async () => {
+    const fake = await startFakePostgres('scram', true, 4096);
+    try {
+      const e = await rotationFailure(engine.connect(secretFor(fake.port, 'app', randomBytes(12).toString('hex')), settings('require')));
+      expect(e.category).toBe('authentication'); // the fake refuses every proof
+      await fake.connections[0].closed;
+      expect(fake.connections[0].types.filter((t) => t === 'p')).toEqual(['p', 'p']);
+    } finally {
+      await fake.stop();
+    }
+  });
 
   test('cleartext request over verify-full (the server proved it is the database): the password is sent', async () => {
     const fake = await startFakePostgres('cleartext');

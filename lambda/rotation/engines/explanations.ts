@@ -99,6 +99,12 @@ export function pgWeakAuthUnverified(): string {
     + 'Use TLS mode "verify-full" ("ssl" in the secret, ROTOR_TLS_MODE), or let the server use SCRAM: password_encryption = scram-sha-256, the user\'s password set again, and the pg_hba.conf method scram-sha-256 instead of password or md5.';
 }
 
+/** PostgreSQL asked for SCRAM with fewer iterations than its default while the TLS mode is below verify-full. */
+export function pgWeakScramUnverified(minimum: number): string {
+  return 'A server that is not verified may be an impersonator: with a low iteration count the login proof it receives can be attacked offline cheaply, so the function sends such a proof only to a verified server. '
+    + `Use TLS mode "verify-full" ("ssl" in the secret, ROTOR_TLS_MODE), or store the user's password with at least ${minimum} SCRAM iterations (PostgreSQL 16+: scram_iterations, then set the password again).`;
+}
+
 /** MySQL/MariaDB single-user: the user has host entries besides the one the rotation logs in through. */
 export function mysqlSeveralHostEntries(user: string, loginHost: string, hosts: readonly string[]): string {
   const others = hosts.filter((h) => h !== loginHost).map((h) => `${sqlString(user)}@${sqlString(h)}`);

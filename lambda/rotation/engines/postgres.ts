@@ -70,6 +70,24 @@ export class PostgresEngine implements DatabaseEngine {
         connection.emit('error', weakAuthError(secret, settings, weakRequest));
         return false;
       };
+      // SCRAM with a server-chosen iteration count: the client's proof can be attacked offline
+      // (a guess costs `i` hashes), so an unverified server may not ask for fewer than PostgreSQL's
+      // default. pg has a maximum only (scramMaxIterations): the proof's writer refuses instead.
+      let iterations: number | undefined;
+      connection.prependListener('authenticationSASLContinue', (msg: { data?: unknown }) => {
+        const i = /(?:^|,)i=([0-9]+)(?:,|$)/.exec(String(msg?.data ?? ''));
+        iterations = i ? Number(i[1]) : 0;
+      });
+      if (typeof connection.sendSCRAMClientFinalMessage !== 'function') {
+        throw new RotationError({ category: 'configuration', code: 'PgDriverUnsupported', message: 'PostgreSQL: this version of the pg driver has no SCRAM writer to check the iteration count on', action: 'Deploy the pg version the function was built with; nothing was sent.' });
+      }
+      const sendProof = connection.sendSCRAMClientFinalMessage.bind(connection);
+      connection.sendSCRAMClientFinalMessage = (value: string) => {
+        if (iterations !== undefined && iterations >= PG_MIN_SCRAM_ITERATIONS) return sendProof(value);
+        connection.stream?.destroy();
+        connection.emit('error', weakScramError(secret, settings, iterations ?? 0));
+        return false;
+      };
     }
     // A connection error after connect (server gone) must not crash the process.
     client.on('error', () => undefined);
@@ -345,6 +363,7 @@ class PostgresSession implements DatabaseSession {
 /** What of pg's Connection the weak-auth guard relies on (pg 8.x). */
 interface PgConnection extends NodeJS.EventEmitter {
   password(value: string): unknown;
+  sendSCRAMClientFinalMessage(value: string): unknown;
   stream?: { destroy(): void };
 }
 
@@ -354,6 +373,18 @@ function weakAuthError(secret: DatabaseSecret, settings: ConnectionSettings, kin
     category: 'tls', code: 'WeakAuthUnverifiedServer',
     message: `PostgreSQL: refused to log in as ${secret.username}@${secret.host}:${secret.port}/${secret.dbname ?? 'postgres'}: the server asked for the password ${kind === 'MD5' ? 'as an MD5 digest' : 'in cleartext'} on a connection whose server is not verified (TLS mode "${settings.tlsMode}"); nothing of the password was sent`,
     action: explain.pgWeakAuthUnverified(),
+  });
+}
+
+/** PostgreSQL's default (scram_iterations); an unverified server asking for fewer is refused. */
+const PG_MIN_SCRAM_ITERATIONS = 4096;
+
+/** The refusal of a SCRAM exchange with too few iterations on a connection whose server is not verified. */
+function weakScramError(secret: DatabaseSecret, settings: ConnectionSettings, iterations: number): RotationError {
+  return new RotationError({
+    category: 'tls', code: 'WeakScramUnverifiedServer',
+    message: `PostgreSQL: refused to log in as ${secret.username}@${secret.host}:${secret.port}/${secret.dbname ?? 'postgres'}: the server asked for SCRAM with an iteration count of ${iterations} (less than ${PG_MIN_SCRAM_ITERATIONS}, which makes the login proof cheap to attack offline) on a connection whose server is not verified (TLS mode "${settings.tlsMode}"); no proof was sent`,
+    action: explain.pgWeakScramUnverified(PG_MIN_SCRAM_ITERATIONS),
   });
 }
 
