@@ -8,7 +8,8 @@ import { startRotationFixture, type RotationFixture } from '../support/rotation-
  * (threat model, "What an independent attack found"): the rotation gives the clone the base
  * user's attributes and takes away memberships in it that the base user does not have, or, where
  * the master cannot (a CREATEROLE master, as on RDS, and a clone with REPLICATION), refuses before
- * it changes anything.
+ * it changes anything. A clone that owns objects (any database) or holds grants in another database
+ * is refused: its objects are never handed to the base user.
  */
 const ENV = { ROTOR_STRATEGY: 'alternating-users' };
 let f: RotationFixture;
@@ -162,4 +163,25 @@ test('superuser master: a clone made in advance that owns an object in another d
   expect(outcome.eventName).toBe('RotationFailed');
   expect(outcome.errorMessage).toMatch(new RegExp(`^setSecret: \\[permission\\] PostgreSQL: the alternate user ${clone} owns objects of its own \\(in ${otherDb}\\).*\\(code CloneOwnsObjects\\)`));
   expect({ password: await storedPassword(clone), attrs: await attributes(clone), members: await membersOf(clone), settings: await settingsOf(clone) }).toEqual(before);
+});
+
+test('superuser master: a clone made in advance that holds a grant in another database (which this session cannot revoke) is refused [permission], naming that database', async () => {
+  const { clone, arn } = await baseUser(superMaster);
+  const otherDb = uniq('grantdb');
+  await f.pg.query(`CREATE ROLE ${clone} LOGIN PASSWORD 'attacker-knows-it'`);
+  await f.pg.query(`CREATE DATABASE ${otherDb}`);
+  const c = new Client({ host: 'localhost', port: f.pg.port, user: f.pg.superuser.username, password: f.pg.superuser.password, database: otherDb, ssl: { ca: readFileSync(f.pg.caFile!, 'utf8') } });
+  await c.connect();
+  try {
+    await c.query('CREATE TABLE payroll (x int)');
+    await c.query(`GRANT SELECT ON payroll TO ${clone}`);
+  } finally {
+    await c.end();
+  }
+  const before = await storedPassword(clone);
+
+  const outcome = await f.rotate(arn, altFn);
+  expect(outcome.eventName).toBe('RotationFailed');
+  expect(outcome.errorMessage).toMatch(new RegExp(`^setSecret: \\[permission\\] PostgreSQL: the alternate user ${clone} holds grants of its own \\(in ${otherDb}\\).*\\(code CloneOwnsObjects\\)`));
+  expect(await storedPassword(clone)).toBe(before);
 });
