@@ -54,7 +54,7 @@ export class PostgresEngine implements DatabaseEngine {
       // Connection emits one event per authentication request before pg asks for the password.
       const pgClient = client as unknown as { connection?: PgConnection; password: unknown };
       const connection = pgClient.connection;
-      if (!connection || typeof connection.password !== 'function' || !connection.stream) {
+      if (!connection || typeof connection.password !== 'function') {
         throw new RotationError({ category: 'configuration', code: 'PgDriverUnsupported', message: 'PostgreSQL: this version of the pg driver has no connection events to check password requests on', action: 'Deploy the pg version the function was built with; nothing was sent.' });
       }
       const weak = (kind: 'cleartext' | 'MD5') => () => {
