@@ -26,6 +26,8 @@ jest.mock('pg', () => {
   class Client {
     connection = Object.assign(new EventEmitter(), {
       stream: { destroy: () => undefined },
+      // SASLResponse with the SCRAM proof (the engine checks the iteration count before it goes).
+      sendSCRAMClientFinalMessage: () => true,
       // PasswordMessage: what would go to the server.
       password: (value: string) => {
         fake.sentPasswords.push(value);
