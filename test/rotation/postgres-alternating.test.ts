@@ -1,11 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { Client } from 'pg';
 import { createRotationHandler } from '../../lambda/rotation/handler';
 import { fakeContext } from '../support/lambda-context';
 import { silentLogger } from '../support/rotation-fixture';
-import { startRotationFixture, versionsOf, type RotationFixture } from '../support/rotation-fixture';
+import { asPgUser, startRotationFixture, versionsOf, type RotationFixture } from '../support/rotation-fixture';
 import { rotationFailure } from '../support/rotation-error';
 
 const ENV = { ROTOR_STRATEGY: 'alternating-users' };
@@ -29,15 +28,7 @@ afterAll(async () => {
   await f?.stop();
 });
 
-async function as(user: string, password: string, fn: (c: Client) => Promise<void>) {
-  const c = new Client({ host: 'localhost', port: f.pg.port, user, password, database: f.pg.database, ssl: { ca: readFileSync(f.pg.caFile!, 'utf8') } });
-  await c.connect();
-  try {
-    await fn(c);
-  } finally {
-    await c.end();
-  }
-}
+const as = (user: string, password: string, fn: (c: Client) => Promise<void>) => asPgUser(f, user, password, fn);
 
 /** A base user created by the master, owning a table; its secret names the master. */
 async function baseUser(name = uniq('alt')) {

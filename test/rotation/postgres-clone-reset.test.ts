@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Client } from 'pg';
-import { startRotationFixture, type RotationFixture } from '../support/rotation-fixture';
+import { asPgUser, startRotationFixture, type RotationFixture } from '../support/rotation-fixture';
 
 /**
  * Alternating users on PostgreSQL with a `<user>_clone` role that someone else made in advance
@@ -32,15 +32,7 @@ afterAll(async () => {
   await f?.stop();
 });
 
-async function as(user: string, password: string, fn: (c: Client) => Promise<void>) {
-  const c = new Client({ host: 'localhost', port: f.pg.port, user, password, database: f.pg.database, ssl: { ca: readFileSync(f.pg.caFile!, 'utf8') } });
-  await c.connect();
-  try {
-    await fn(c);
-  } finally {
-    await c.end();
-  }
-}
+const as = (user: string, password: string, fn: (c: Client) => Promise<void>) => asPgUser(f, user, password, fn);
 
 /** A base user made by the CREATEROLE master, and its secret naming `masterArn`. */
 async function baseUser(masterArn: string) {

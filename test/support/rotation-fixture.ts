@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import {
   CreateSecretCommand,
   DescribeSecretCommand,
@@ -147,4 +148,15 @@ export async function startRotationFixture(opts: { tls?: boolean; engine?: TestE
 export async function versionsOf(sm: SecretsManagerClient, secretArn: string) {
   const out = await sm.send(new ListSecretVersionIdsCommand({ SecretId: secretArn, IncludeDeprecated: true }));
   return (out.Versions ?? []).map((v) => ({ id: v.VersionId, stages: [...(v.VersionStages ?? [])].sort() })).sort((a, b) => String(a.id).localeCompare(String(b.id)));
+}
+
+/** Runs `fn` in a PostgreSQL session of `user` on the fixture's server (TLS verified with its CA), then logs out. */
+export async function asPgUser(f: RotationFixture, user: string, password: string, fn: (c: Client) => Promise<void>): Promise<void> {
+  const c = new Client({ host: 'localhost', port: f.pg.port, user, password, database: f.pg.database, ssl: { ca: readFileSync(f.pg.caFile!, 'utf8') } });
+  await c.connect();
+  try {
+    await fn(c);
+  } finally {
+    await c.end();
+  }
 }

@@ -1,24 +1,12 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import * as path from 'node:path';
-import { promisify } from 'node:util';
+import { runTriggerBundle, TRIGGER_BUNDLE } from '../invariants/invariant-kit';
 import { DEPLOYMENT, fixture, seed, startTriggerLocal, succeededRotations, type TriggerLocal } from './trigger-test-kit';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
-const BUNDLE = path.resolve(__dirname, '../../dist/trigger/index.js');
+const BUNDLE = TRIGGER_BUNDLE;
 
-/** Runs the esbuild bundle as Lambda would: a plain node process, `require()` and `handler(event, context)`. */
-const RUNNER = `
-const { handler } = require(process.env.BUNDLE);
-const event = JSON.parse(process.env.EVENT);
-const context = { functionName: 'rotor-trigger', awsRequestId: 'r-1', invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:rotor-trigger',
-  memoryLimitInMB: '256', getRemainingTimeInMillis: () => 60000 };
-handler(event, context).then(
-  (r) => { process.stdout.write('\\nREPORT ' + JSON.stringify(r) + '\\n'); },
-  (e) => { process.stdout.write('\\nERROR ' + e.name + ': ' + e.message + '\\n'); process.exitCode = 1; });
-`;
 
 let t: TriggerLocal;
 beforeAll(async () => {
@@ -28,22 +16,10 @@ afterAll(async () => {
   await t.local.stop();
 });
 
-/** Runs the bundle with `event` and the given extra environment; returns the report it printed. */
-async function runBundle(event: unknown, extraEnv: Record<string, string> = {}): Promise<any> {
-  const { stdout } = await promisify(execFile)(process.execPath, ['-e', RUNNER], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      BUNDLE, EVENT: JSON.stringify(event),
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: t.local.endpoint, AWS_REGION: t.local.region,
-      AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local',
-      ROTOR_DEPLOYMENT_ID: DEPLOYMENT, POWERTOOLS_LOG_LEVEL: 'WARN', POWERTOOLS_METRICS_DISABLED: 'true',
-      ...extraEnv,
-    },
-    timeout: 20_000,
-  });
-  const line = stdout.split('\n').find((l) => l.startsWith('REPORT '));
-  expect(line).toMatch(/^REPORT \{/);
-  return JSON.parse(line!.slice('REPORT '.length));
+/** Runs the bundle with `event` and the given extra environment; returns the report it returned (test/invariants' runner). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function runBundle(event: unknown, extraEnv: Record<string, string> = {}): Promise<any> {
+  return runTriggerBundle(t.local, event, { ROTOR_DEPLOYMENT_ID: DEPLOYMENT, ...extraEnv });
 }
 
 const bundleTest = existsSync(BUNDLE) ? test : test.skip;
