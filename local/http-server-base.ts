@@ -129,6 +129,11 @@ export abstract class LocalHttpServer {
         else res.destroy();
       });
     });
+    // Idle keep-alive connections stay open 65 s instead of Node's 5 s: a client that reuses an idle
+    // socket just as the server closes it gets ECONNRESET, which the SDK retries but tests with
+    // retries off (maxAttempts 1, to see each answer) would report as a failure.
+    this.server.keepAliveTimeout = 65_000;
+    this.server.headersTimeout = 66_000;
     this.server.on('clientError', (_err, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       else socket.destroy();
