@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { Client } from 'pg';
 import { asPgUser, startRotationFixture, type RotationFixture } from '../support/rotation-fixture';
 
@@ -141,14 +140,10 @@ test('superuser master: a clone made in advance that owns an object in another d
   const otherDb = uniq('otherdb');
   await f.pg.query(`CREATE ROLE ${clone} LOGIN PASSWORD 'attacker-knows-it'`);
   await f.pg.query(`CREATE DATABASE ${otherDb}`);
-  const c = new Client({ host: 'localhost', port: f.pg.port, user: f.pg.superuser.username, password: f.pg.superuser.password, database: otherDb, ssl: { ca: readFileSync(f.pg.caFile!, 'utf8') } });
-  await c.connect();
-  try {
+  await asPgUser(f, f.pg.superuser.username, f.pg.superuser.password, async (c) => {
     await c.query(`CREATE TABLE planted (x int)`);
     await c.query(`ALTER TABLE planted OWNER TO ${clone}`);
-  } finally {
-    await c.end();
-  }
+  }, otherDb);
   const before = { password: await storedPassword(clone), attrs: await attributes(clone), members: await membersOf(clone), settings: await settingsOf(clone) };
 
   const outcome = await f.rotate(arn, altFn);
@@ -162,14 +157,10 @@ test('superuser master: a clone made in advance that holds a grant in another da
   const otherDb = uniq('grantdb');
   await f.pg.query(`CREATE ROLE ${clone} LOGIN PASSWORD 'attacker-knows-it'`);
   await f.pg.query(`CREATE DATABASE ${otherDb}`);
-  const c = new Client({ host: 'localhost', port: f.pg.port, user: f.pg.superuser.username, password: f.pg.superuser.password, database: otherDb, ssl: { ca: readFileSync(f.pg.caFile!, 'utf8') } });
-  await c.connect();
-  try {
+  await asPgUser(f, f.pg.superuser.username, f.pg.superuser.password, async (c) => {
     await c.query('CREATE TABLE payroll (x int)');
     await c.query(`GRANT SELECT ON payroll TO ${clone}`);
-  } finally {
-    await c.end();
-  }
+  }, otherDb);
   const before = await storedPassword(clone);
 
   const outcome = await f.rotate(arn, altFn);

@@ -10,3 +10,14 @@ export async function rotationFailure(p: Promise<unknown>): Promise<RotationErro
   }
   throw new Error('expected a RotationError, but the call succeeded');
 }
+
+/** The RotationError a synchronous call throws; fails the test if it returns or throws anything else. */
+export function thrownRotationError(f: () => unknown): RotationError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof RotationError) return e;
+    throw e;
+  }
+  throw new Error('expected a RotationError, but the call succeeded');
+}

@@ -150,9 +150,9 @@ export async function versionsOf(sm: SecretsManagerClient, secretArn: string) {
   return (out.Versions ?? []).map((v) => ({ id: v.VersionId, stages: [...(v.VersionStages ?? [])].sort() })).sort((a, b) => String(a.id).localeCompare(String(b.id)));
 }
 
-/** Runs `fn` in a PostgreSQL session of `user` on the fixture's server (TLS verified with its CA), then logs out. */
-export async function asPgUser(f: RotationFixture, user: string, password: string, fn: (c: Client) => Promise<void>): Promise<void> {
-  const c = new Client({ host: 'localhost', port: f.pg.port, user, password, database: f.pg.database, ssl: { ca: readFileSync(f.pg.caFile!, 'utf8') } });
+/** Runs `fn` in a PostgreSQL session of `user` on the fixture's server (TLS verified with its CA; the fixture's database unless named), then logs out. */
+export async function asPgUser(f: RotationFixture, user: string, password: string, fn: (c: Client) => Promise<void>, database = f.pg.database): Promise<void> {
+  const c = new Client({ host: 'localhost', port: f.pg.port, user, password, database, ssl: { ca: readFileSync(f.pg.caFile!, 'utf8') } });
   await c.connect();
   try {
     await fn(c);

@@ -7,6 +7,7 @@ import { RotationError } from '../../lambda/core/errors';
 import type { ConnectionSettings } from '../../lambda/rotation/engines/engine';
 import * as explain from '../../lambda/rotation/engines/explanations';
 import { PostgresEngine, classifyPgError, pgMasterProblems, pgRolesOf, type PgRoleRow } from '../../lambda/rotation/engines/postgres';
+import { rotationFailure } from '../support/rotation-error';
 
 /**
  * The PostgreSQL engine's safety logic that runs without a server: TLS options per mode, the
@@ -66,16 +67,6 @@ beforeEach(() => {
   fake.sentPasswords = [];
 });
 
-async function rejected(p: Promise<unknown>): Promise<RotationError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof RotationError) return e;
-    throw e;
-  }
-  throw new Error('expected a RotationError');
-}
-
 describe('TLS options passed to pg, per mode', () => {
   const engine = new PostgresEngine();
 
@@ -124,7 +115,7 @@ describe('weak password requests on an unverified connection', () => {
 
   it.each([['cleartext', 'in cleartext'], ['MD5', 'as an MD5 digest']] as const)('a %s request below verify-full is refused and nothing of the password is sent', async (asks, words) => {
     fake.behaviour = { asks };
-    const e = await rejected(engine.connect(secret, settings({ tlsMode: 'require' })));
+    const e = await rotationFailure(engine.connect(secret, settings({ tlsMode: 'require' })));
     expect(e.category).toBe('tls');
     expect(e.code).toBe('WeakAuthUnverifiedServer');
     expect(e.message).toContain(words);
@@ -147,7 +138,7 @@ describe('weak password requests on an unverified connection', () => {
 
   it('a driver failure at login is classified and redacted', async () => {
     fake.behaviour = { fail: Object.assign(new Error(`password authentication failed for user "app" (${secret.password})`), { code: '28P01' }) };
-    const e = await rejected(engine.connect(secret, settings()));
+    const e = await rotationFailure(engine.connect(secret, settings()));
     expect(e.category).toBe('authentication');
     expect(e.message).not.toContain(secret.password);
     expect(e.message).toContain('could not log in as app@db.example.com:5432/postgres');

@@ -8,6 +8,7 @@ import { AlternatingUsersStrategy, alternateUsername, baseUsername } from '../..
 import { STRATEGY_NAMES, strategyNamed } from '../../lambda/rotation/strategies';
 import { RdsMasterStrategy } from '../../lambda/rotation/strategies/rds-master';
 import { SingleUserStrategy } from '../../lambda/rotation/strategies/single-user';
+import { rotationFailure, thrownRotationError } from '../support/rotation-error';
 
 /**
  * The strategies' checks that need no database: which pending secret each accepts
@@ -52,26 +53,6 @@ function fakeContext(opts: FakeOptions = {}) {
   return { ctx: ctx as unknown as RotationContext, calls, described };
 }
 
-function caught(f: () => unknown): RotationError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof RotationError) return e;
-    throw e;
-  }
-  throw new Error('expected a RotationError');
-}
-
-async function rejected(p: Promise<unknown>): Promise<RotationError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof RotationError) return e;
-    throw e;
-  }
-  throw new Error('expected a RotationError');
-}
-
 describe('strategyNamed', () => {
   it('makes each named strategy, single-user by default', () => {
     expect(strategyNamed(undefined)).toBeInstanceOf(SingleUserStrategy);
@@ -82,11 +63,11 @@ describe('strategyNamed', () => {
   });
 
   it('refuses an unknown name as a configuration error naming the supported ones', () => {
-    const e = caught(() => strategyNamed('multi-user'));
+    const e = thrownRotationError(() => strategyNamed('multi-user'));
     expect(e.category).toBe('configuration');
     expect(e.message).toContain('"multi-user"');
     expect(e.message).toContain('single-user, alternating-users, rds-master');
-    expect(caught(() => strategyNamed('')).category).toBe('configuration');
+    expect(thrownRotationError(() => strategyNamed('')).category).toBe('configuration');
   });
 });
 
@@ -115,7 +96,7 @@ describe('validatePending: the pending secret must name the same target', () => 
 
   it.each(['app', 'other', 'app_clone_clone', 'App_clone'])('alternating-users refuses AWSPENDING user %s for AWSCURRENT app', (user) => {
     const { ctx } = fakeContext();
-    const e = caught(() => new AlternatingUsersStrategy().validatePending(secret({ username: 'app' }), secret({ username: user }), ctx));
+    const e = thrownRotationError(() => new AlternatingUsersStrategy().validatePending(secret({ username: 'app' }), secret({ username: user }), ctx));
     expect(e.category).toBe('conflict');
     expect(e.message).toContain('not the alternate');
   });
@@ -127,7 +108,7 @@ describe('validatePending: the pending secret must name the same target', () => 
         throw new RotationError({ category: 'conflict', code: 'TargetChanged', message: 'host differs', action: 'x' });
       },
     } as unknown as RotationContext;
-    expect(caught(() => strategy.validatePending(secret(), secret({ username: 'app_clone' }), ctx)).code).toBe('TargetChanged');
+    expect(thrownRotationError(() => strategy.validatePending(secret(), secret({ username: 'app_clone' }), ctx)).code).toBe('TargetChanged');
   });
 });
 
@@ -157,7 +138,7 @@ describe('AlternatingUsersStrategy.nextCredential', () => {
 
   it('refuses a secret without masterarn', async () => {
     const { ctx } = fakeContext();
-    const e = await rejected(strategy.nextCredential(secret(), 'new-password', ctx));
+    const e = await rotationFailure(strategy.nextCredential(secret(), 'new-password', ctx));
     expect(e.category).toBe('configuration');
     expect(e.message).toContain('"masterarn"');
   });
@@ -167,24 +148,24 @@ describe('AlternatingUsersStrategy.nextCredential', () => {
     const m = { masterarn: 'arn:m' };
     const ok = 'a'.repeat(57); // + _clone = 63
     expect((await strategy.nextCredential(secret({ ...m, username: ok }), 'p', ctx)).username).toBe(`${ok}_clone`);
-    const e = await rejected(strategy.nextCredential(secret({ ...m, username: 'a'.repeat(58) }), 'p', ctx));
+    const e = await rotationFailure(strategy.nextCredential(secret({ ...m, username: 'a'.repeat(58) }), 'p', ctx));
     expect(e.category).toBe('configuration');
     expect(e.message).toContain('would be 64 long; postgres allows at most 63');
     expect(e.action).toContain('at most 57 bytes');
     // 28 two-byte characters: 56 bytes + 6 = 62 fits; 29: 64 does not.
     await strategy.nextCredential(secret({ ...m, username: 'é'.repeat(28) }), 'p', ctx);
-    expect((await rejected(strategy.nextCredential(secret({ ...m, username: 'é'.repeat(29) }), 'p', ctx))).message).toContain('would be 64 long');
+    expect((await rotationFailure(strategy.nextCredential(secret({ ...m, username: 'é'.repeat(29) }), 'p', ctx))).message).toContain('would be 64 long');
   });
 
   it('MySQL: counted in characters, 32 at most; MariaDB 80', async () => {
     const { ctx } = fakeContext();
     const m = { masterarn: 'arn:m', port: 3306 };
     await strategy.nextCredential(secret({ ...m, engine: 'mysql', username: 'é'.repeat(26) }), 'p', ctx);
-    const e = await rejected(strategy.nextCredential(secret({ ...m, engine: 'mysql', username: 'é'.repeat(27) }), 'p', ctx));
+    const e = await rotationFailure(strategy.nextCredential(secret({ ...m, engine: 'mysql', username: 'é'.repeat(27) }), 'p', ctx));
     expect(e.message).toContain('would be 33 long; mysql allows at most 32');
     expect(e.action).toContain('at most 26 characters');
     await strategy.nextCredential(secret({ ...m, engine: 'mariadb', username: 'a'.repeat(74) }), 'p', ctx);
-    expect((await rejected(strategy.nextCredential(secret({ ...m, engine: 'mariadb', username: 'a'.repeat(75) }), 'p', ctx))).message)
+    expect((await rotationFailure(strategy.nextCredential(secret({ ...m, engine: 'mariadb', username: 'a'.repeat(75) }), 'p', ctx))).message)
       .toContain('would be 81 long; mariadb allows at most 80');
   });
 });
@@ -202,18 +183,18 @@ describe('RdsMasterStrategy: only the deployed database, only passwords RDS acce
 
   it('refuses when no database was deployed for the function', async () => {
     const { ctx } = fakeContext({ rdsResources: [] });
-    const e = await rejected(strategy.nextCredential(secret({ dbInstanceIdentifier: 'prod-db' }), 'abcdefgh', ctx));
+    const e = await rotationFailure(strategy.nextCredential(secret({ dbInstanceIdentifier: 'prod-db' }), 'abcdefgh', ctx));
     expect(e.category).toBe('configuration');
     expect(e.code).toBe('RdsResourceNotDeployed');
   });
 
   it('refuses a secret that names no database, before anything else', async () => {
     const { ctx } = fakeContext({ rdsResources: [instance] });
-    const e = await rejected(strategy.nextCredential(secret(), 'abcdefgh', ctx));
+    const e = await rotationFailure(strategy.nextCredential(secret(), 'abcdefgh', ctx));
     expect(e.category).toBe('configuration');
     expect(e.message).toContain('names no RDS database');
     // The missing identifier is reported even when nothing was deployed.
-    expect((await rejected(strategy.nextCredential(secret(), 'abcdefgh', fakeContext().ctx))).message).toContain('names no RDS database');
+    expect((await rotationFailure(strategy.nextCredential(secret(), 'abcdefgh', fakeContext().ctx))).message).toContain('names no RDS database');
   });
 
   it.each([
@@ -223,7 +204,7 @@ describe('RdsMasterStrategy: only the deployed database, only passwords RDS acce
     ['the deployed identifier in another Region', { dbInstanceIdentifier: 'prod-db' }, [instance], 'us-east-1'],
   ])('refuses %s', async (_what, over, rdsResources, region) => {
     const { ctx } = fakeContext({ rdsResources, region });
-    const e = await rejected(strategy.nextCredential(secret(over), 'abcdefgh', ctx));
+    const e = await rotationFailure(strategy.nextCredential(secret(over), 'abcdefgh', ctx));
     expect(e.category).toBe('conflict');
     expect(e.code).toBe('RdsResourceNotDeployed');
   });
@@ -261,7 +242,7 @@ describe('RdsMasterStrategy: only the deployed database, only passwords RDS acce
       ['an at sign', 'abcd@efgh', 'postgres'],
       ['a space', 'abcd efgh', 'postgres'],
     ])('refuses %s', async (_what, password, engine) => {
-      const e = await rejected(strategy.nextCredential(s({ engine: engine as DatabaseSecret['engine'] }), password, pg()));
+      const e = await rotationFailure(strategy.nextCredential(s({ engine: engine as DatabaseSecret['engine'] }), password, pg()));
       expect(e.category).toBe('configuration');
       expect(e.message).toContain(`8-${engine === 'mysql' ? 41 : 128} characters`);
       expect(e.action).toContain(`at most ${engine === 'mysql' ? 41 : 128}`);
@@ -280,7 +261,7 @@ describe('RdsMasterStrategy: only the deployed database, only passwords RDS acce
     });
 
     it('refuses RDS-managed master passwords', async () => {
-      const e = await rejected(run({ managedMasterPassword: true }));
+      const e = await rotationFailure(run({ managedMasterPassword: true }));
       expect(e.category).toBe('configuration');
       expect(e.message).toContain('ManageMasterUserPassword');
     });
@@ -293,7 +274,7 @@ describe('RdsMasterStrategy: only the deployed database, only passwords RDS acce
       ['another host', { host: 'other.example.com' }, 'not the secret\'s db.example.com:5432'],
       ['another port', { port: 5433 }, 'not the secret\'s db.example.com:5432'],
     ])('refuses %s', async (_what, db, text) => {
-      const e = await rejected(run(db));
+      const e = await rotationFailure(run(db));
       expect(e.category).toBe('conflict');
       expect(e.message).toContain(text);
     });
