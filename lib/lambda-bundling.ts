@@ -1,8 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
+import { AssetHashType, DockerImage } from 'aws-cdk-lib';
 import { Architecture, Code, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { BUNDLE_OPTIONS, BUNDLE_TARGET, LAMBDA_ENTRIES } from '../scripts/bundle-options';
+import { BUNDLE_OPTIONS, BUNDLE_TARGET, LAMBDA_ENTRIES, ROOT } from '../scripts/bundle-options';
 
 /** The two rotor functions, named as their bundles are (dist/<name>/index.js). */
 export type RotorFunctionName = 'rotation' | 'trigger';
@@ -45,13 +47,18 @@ export interface RotorFunctionCode {
 
 /**
  * Where a rotor function's code comes from:
- * - `entry` given: that file, bundled by esbuild at synth;
- * - source checkout (lambda/<name>/index.ts present): the source, bundled by
- *   esbuild at synth with the `npm run build` settings (tested = deployed);
- * - installed package (no TypeScript sources): the prebuilt bundle shipped in
- *   dist/<name>/, as `Code.fromAsset`; needs neither esbuild nor Docker.
+ * - `entry` given: that file, bundled by esbuild at synth (one file);
+ * - source checkout (lambda/<name>/index.ts present): built at synth exactly as
+ *   `npm run build` builds it (tested = deployed): the rotation function by
+ *   scripts/build-rotation.ts (index.js and its side files), the trigger by
+ *   NodejsFunction with the same esbuild settings;
+ * - installed package (no TypeScript sources): the prebuilt bundle folder shipped
+ *   in dist/<name>/, as `Code.fromAsset`; needs neither esbuild nor Docker.
  */
 export function rotorFunctionCode(name: RotorFunctionName, entry?: string): RotorFunctionCode {
+  if (entry === undefined && name === 'rotation' && existsSync(LAMBDA_ENTRIES.rotation)) {
+    return { code: checkoutRotationCode(), handler: 'index.handler' };
+  }
   if (entry !== undefined || existsSync(LAMBDA_ENTRIES[name])) {
     return { entry: entry ?? LAMBDA_ENTRIES[name], handler: 'handler', bundling: rotorBundling() };
   }
@@ -60,6 +67,31 @@ export function rotorFunctionCode(name: RotorFunctionName, entry?: string): Roto
     throw new Error(`rotor: neither the ${name} function's source (${LAMBDA_ENTRIES[name]}) nor its prebuilt bundle (dist/${name}/index.js) exists; run \`npm run build\`.`);
   }
   return { code: Code.fromAsset(dir), handler: 'index.handler' };
+}
+
+/**
+ * The rotation function from a source checkout: scripts/build-rotation.ts run at synth into the
+ * asset folder (a child process: esbuild runs plugins only in its asynchronous API, and CDK
+ * bundling is synchronous). Local only; the Docker image is never used.
+ */
+function checkoutRotationCode(): Code {
+  const script = path.join(ROOT, 'scripts', 'build-rotation.ts');
+  return Code.fromAsset(path.dirname(LAMBDA_ENTRIES.rotation), {
+    assetHashType: AssetHashType.OUTPUT,
+    bundling: {
+      image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:24'),
+      local: {
+        tryBundle(outputDir: string): boolean {
+          const tsx = require.resolve('tsx/cjs', { paths: [ROOT] });
+          const r = spawnSync(process.execPath, ['--require', tsx, script, outputDir], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+          if (r.status !== 0) {
+            throw new Error(`rotor: building the rotation function (${path.relative(ROOT, script)}) failed${r.error ? `: ${r.error.message}` : ''}\n${r.stderr ?? ''}`);
+          }
+          return true;
+        },
+      },
+    },
+  });
 }
 
 /** Runtime and architecture of every rotor function. */

@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { BUNDLE_OPTIONS, BUNDLE_TARGET, LAMBDA_ENTRIES, ROOT } from './bundle-options';
 import { compilePackage } from './build-package';
+import { buildRotationBundle } from './build-rotation';
 
 /** The operator CLI's compiled entry, loaded by bin/rotor.js. */
 const CLI_ENTRY = path.join(ROOT, 'bin/rotor.ts');
@@ -57,9 +58,17 @@ export async function buildCli(outfile = CLI_OUT, quiet = false): Promise<void> 
   if (!quiet) console.log(`built ${path.relative(ROOT, outfile)} (${bytes} bytes, ${inputs.length} sources)`);
 }
 
-/** Builds dist/<name>/index.js for every Lambda entry, the CLI, and the package's compiled library and client (dist/lib, dist/client). */
+/**
+ * Builds dist/<name>/index.js for every Lambda entry (the rotation function's with its side files,
+ * scripts/build-rotation.ts), the CLI, and the package's compiled library and client (dist/lib, dist/client).
+ */
 async function main(): Promise<void> {
   for (const [name, entry] of Object.entries(LAMBDA_ENTRIES)) {
+    if (name === 'rotation') {
+      const { files, indexBytes } = await buildRotationBundle(path.join(ROOT, 'dist', name));
+      console.log(`built dist/${name}/index.js (${indexBytes} bytes; with ${files.filter((f) => f !== 'index.js' && f.endsWith('.js')).join(', ')})`);
+      continue;
+    }
     const outfile = path.join(ROOT, 'dist', name, 'index.js');
     const result = await build({ ...BUNDLE_OPTIONS, entryPoints: [entry], outfile, metafile: true });
     const bytes = result.metafile.outputs[path.relative(process.cwd(), outfile)]?.bytes ?? 0;

@@ -39,8 +39,9 @@ export const ROTATION_SIDE_MODULES: Readonly<Record<string, string>> = {
  * becomes `require(<the bundle's folder>/<file>)`, evaluated where the source evaluates it (a
  * lazy require stays lazy), and each package so used is bundled into that file (same settings)
  * when the build ends. The folder then holds index.js and those files, all of which must ship
- * together. Not in BUNDLE_OPTIONS yet: the package (package.json `files`) and the CDK code
- * (lib/lambda-bundling.ts) ship index.js alone.
+ * together: scripts/build-rotation.ts builds it so for `npm run build`, the package (package.json
+ * `files`) and the CDK (lib/lambda-bundling.ts). A build without the plugin stays one
+ * self-contained file (the invariant tests' mutant bundles are).
  */
 export function sideModules(modules: Readonly<Record<string, string>> = ROTATION_SIDE_MODULES): Plugin {
   const names = Object.keys(modules);

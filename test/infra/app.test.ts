@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -53,9 +53,11 @@ describe('rotor.config.json validation names the bad field', () => {
 describe('the example deployment (rotor.config.example.json), bundled for real', () => {
   let stack: RotorStack;
   let template: Template;
+  let outdir: string;
   beforeAll(() => {
     const { config } = loadRotorConfig(ROOT, 'rotor.config.example.json');
-    stack = new RotorStack(new App({ context: { 'aws:cdk:enable-path-metadata': true } }), 'Rotor', { config, env: { account: '111122223333', region: 'eu-central-1' } });
+    outdir = mkdtempSync(path.join(tmpdir(), 'rotor-app-out-'));
+    stack = new RotorStack(new App({ outdir, context: { 'aws:cdk:enable-path-metadata': true } }), 'Rotor', { config, env: { account: '111122223333', region: 'eu-central-1' } });
     template = Template.fromStack(stack);
   });
 
@@ -74,6 +76,17 @@ describe('the example deployment (rotor.config.example.json), bundled for real',
     const fns = Object.values(template.findResources('AWS::Lambda::Function'));
     expect(fns).toHaveLength(2);
     for (const f of fns) expect(f.Properties.Code.S3Key).toMatch(/^[0-9a-f]{64}\.zip$/);
+  });
+
+  test('the deployed rotation function is the tested build (npm run build): index.js and its side files, byte for byte', () => {
+    const rotation = Object.values(template.findResources('AWS::Lambda::Function')).find((f) => String(f.Properties.Description).includes('rotates database credentials'))!;
+    const asset = path.join(outdir, `asset.${String(rotation.Properties.Code.S3Key).replace(/\.zip$/, '')}`);
+    const built = path.join(ROOT, 'dist/rotation');
+    const js = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.js')).sort();
+    expect(js(asset)).toEqual(['client-rds.js', 'index.js', 'mysql2.js', 'pg.js']);
+    expect(js(asset)).toEqual(js(built));
+    for (const f of js(asset)) expect(readFileSync(path.join(asset, f)).equals(readFileSync(path.join(built, f)))).toBe(true);
+    expect(rotation.Properties.Handler).toBe('index.handler');
   });
 
   test('cdk-nag: no unacknowledged violations, and every acknowledgement has a reason', () => {

@@ -17,7 +17,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 const ROOT = path.join(__dirname, '../..');
 const run = promisify(execFile);
 
-/** The tarball may not grow past these without a decision (now about 2.4 MB packed, 9.6 MB unpacked: the Lambda bundles and their source maps). */
+/** The tarball may not grow past these without a decision (now about 2.8 MB packed, 11.2 MB unpacked: the Lambda bundles, the rotation function's side files, and their source maps). */
 const MAX_TARBALL_BYTES = 4_000_000;
 const MAX_UNPACKED_BYTES = 12_000_000;
 
@@ -29,6 +29,7 @@ const SHIPPED = [
   /^dist\/cli\/rotor\.js$/,
   /^dist\/scripts\/bundle-options\.js$/,
   /^dist\/(rotation|trigger)\/index\.js(\.map)?$/,
+  /^dist\/rotation\/(pg|mysql2|client-rds)\.js(\.map)?$/,
   /^dist\/(lib|client)\/[a-z-]+\.(js|d\.ts)$/,
 ];
 
@@ -224,6 +225,9 @@ describe('the tarball', () => {
       'bin/rotor.js',
       'dist/cli/rotor.js',
       'dist/rotation/index.js',
+      'dist/rotation/pg.js',
+      'dist/rotation/mysql2.js',
+      'dist/rotation/client-rds.js',
       'dist/trigger/index.js',
       'dist/lib/index.js',
       'dist/lib/index.d.ts',
