@@ -10,10 +10,10 @@ import type { Context } from 'aws-lambda';
 import { RotationError, deadlineError, isRotationError } from '../core/errors';
 import { readFunctionConfig, type FunctionConfig } from '../core/function-config';
 import { createLogger } from '../core/logger';
-import { AWSCURRENT, SecretStore } from '../core/secret-store';
+import { AWSCURRENT, AWSPENDING, SecretStore } from '../core/secret-store';
 import { VersionCache } from './version-cache';
 import { parseRotationEvent, type RotationEvent } from './event';
-import { RotationContext } from './rotation-context';
+import { RotationContext, closeUntakenLogin, startEarlyLogin } from './rotation-context';
 import { checkContract, runStep } from './steps';
 import { ROTATED_TARGET_TAG } from './rotated-target';
 import { strategyNamed } from './strategies';
@@ -81,16 +81,29 @@ export function createRotationHandler(deps: RotationHandlerDeps = {}) {
         prefetched.targetRecord = { fingerprint, written };
       }
     }
+    // setSecret / testSecret after this container's previous step of the token: the step's first
+    // login (with a value that step read and checked) starts now, in the round trip of
+    // DescribeSecret. The step takes the session only if DescribeSecret and its checks agree.
+    const next = versions.takeNextLogin(store.secretId, event.token, event.step);
+    if (next) prefetched.login = startEarlyLogin(next.secretString, next.label, run.config, remaining());
     try {
       const metadata = await store.describe();
       const count = (name: string) => metrics.addMetric(name, MetricUnit.Count, 1);
       const ctx = new RotationContext(event, store, run.config, logger, metadata, remaining, rdsDirectory, prefetched, count, versions);
       onContext(ctx);
-      logger.debug('step started', { strategy: run.strategy.name });
-      return checkContract(ctx) === 'nothing-to-do' ? 'nothing-to-do' : await runStep(event.step, ctx, run.strategy);
+      logger.debug('step started', { strategy: run.strategy.name, earlyLogin: prefetched.login !== undefined });
+      if (checkContract(ctx) === 'nothing-to-do') return 'nothing-to-do';
+      const outcome = await runStep(event.step, ctx, run.strategy);
+      if (event.step === 'createSecret' && run.strategy.setSecretLogsInFirstWith) {
+        versions.setNextLogin(store.secretId, event.token, { step: 'setSecret', label: run.strategy.setSecretLogsInFirstWith });
+      } else if (event.step === 'setSecret') {
+        versions.setNextLogin(store.secretId, event.token, { step: 'testSecret', label: AWSPENDING });
+      }
+      return outcome;
     } finally {
-      // No write outlives the invocation (a refused step may not have waited for it).
-      await prefetched.targetRecord?.written.catch(() => undefined);
+      // No write outlives the invocation (a refused step may not have waited for it), and no
+      // session: an early login the step did not take is closed.
+      await Promise.all([prefetched.targetRecord?.written.catch(() => undefined), closeUntakenLogin(prefetched.login)]);
     }
   };
 

@@ -6,7 +6,7 @@ import type { RdsDirectory } from '../core/rds-directory';
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, type SecretMetadata, type SecretStore, type StoredVersion } from '../core/secret-store';
 import type { ConnectionSettings, DatabaseEngine, DatabaseSession } from './engines/engine';
 import { engineFor } from './engines';
-import { VersionCache, type Prefetched } from './version-cache';
+import { VersionCache, type EarlyLogin, type Prefetched } from './version-cache';
 import type { RotationEvent } from './event';
 import { passwordPolicyViolation } from '../core/password-policy';
 import { effectiveTlsMode } from '../core/tls-policy';
@@ -240,18 +240,21 @@ export class RotationContext {
    * report its own failure).
    */
   connectionSettings(secret: DatabaseSecret, whose?: string): ConnectionSettings {
-    const tlsMode = this.tlsModeFor(secret, whose);
-    const budget = this.remainingMs() - this.config.deadlineMarginMs;
-    if (budget < MIN_LOGIN_MS) throw deadlineError(`too little time was left to log in to ${secret.host}:${secret.port}`);
-    return {
-      tlsMode,
-      caFile: this.config.caFile,
-      connectTimeoutMs: Math.min(this.config.connectTimeoutMs, budget),
-      statementTimeoutMs: Math.min(this.config.statementTimeoutMs, budget),
-    };
+    return connectionSettingsFor(secret, this.config, this.remainingMs(), whose);
   }
 
+  /**
+   * A session as `secret`. The login the handler started with DescribeSecret (VersionCache.setNextLogin)
+   * is taken instead of a new one when it logs in with this very credential and TLS mode, i.e. when
+   * DescribeSecret confirmed the cached version and the step's checks passed on it; else it is left
+   * for the handler to close.
+   */
   login(secret: DatabaseSecret, whose?: string): Promise<DatabaseSession> {
+    const early = this.prefetched.login;
+    if (early && !early.taken && early.tlsMode === this.tlsModeFor(secret, whose) && JSON.stringify(early.secret) === JSON.stringify(secret)) {
+      early.taken = true;
+      return early.session;
+    }
     return this.engine(secret).connect(secret, this.connectionSettings(secret, whose));
   }
 
@@ -276,4 +279,44 @@ export class RotationContext {
     }
     return p;
   }
+}
+
+/** See RotationContext.connectionSettings. */
+export function connectionSettingsFor(secret: DatabaseSecret, config: FunctionConfig, remainingMs: number, whose?: string): ConnectionSettings {
+  const tlsMode = effectiveTlsMode(secret.ssl, config.tlsMode, whose);
+  const budget = remainingMs - config.deadlineMarginMs;
+  if (budget < MIN_LOGIN_MS) throw deadlineError(`too little time was left to log in to ${secret.host}:${secret.port}`);
+  return {
+    tlsMode,
+    caFile: config.caFile,
+    connectTimeoutMs: Math.min(config.connectTimeoutMs, budget),
+    statementTimeoutMs: Math.min(config.statementTimeoutMs, budget),
+  };
+}
+
+/**
+ * Starts the login the step will make first (VersionCache.takeNextLogin), before DescribeSecret
+ * answers: a login changes nothing, and the value was read and checked by this container's
+ * previous step of the same token. Undefined when it cannot start (the value no longer parses,
+ * too little time): the step then logs in itself, and fails where it would have.
+ */
+export function startEarlyLogin(secretString: string, label: string, config: FunctionConfig, remainingMs: number): EarlyLogin | undefined {
+  let secret: DatabaseSecret;
+  let settings: ConnectionSettings;
+  try {
+    secret = parseDatabaseSecret(secretString, label);
+    settings = connectionSettingsFor(secret, config, remainingMs);
+  } catch {
+    return undefined;
+  }
+  const session = engineFor(secret.engine).connect(secret, settings);
+  session.catch(() => undefined);
+  return { secret, tlsMode: settings.tlsMode, session, taken: false };
+}
+
+/** Closes an early login the step did not take (its failure was the step's to report, and it did not log in). */
+export async function closeUntakenLogin(early: EarlyLogin | undefined): Promise<void> {
+  if (!early || early.taken) return;
+  early.taken = true;
+  await early.session.then((s) => s.close()).catch(() => undefined);
 }

@@ -1,4 +1,6 @@
+import type { DatabaseSecret, TlsMode } from '../core/database-secret';
 import { AWSCURRENT, AWSPENDING, type SecretStore, type StoredVersion } from '../core/secret-store';
+import type { DatabaseSession } from './engines/engine';
 
 /**
  * Secret values by secret ARN and VersionId, kept for the life of a Lambda
@@ -14,6 +16,8 @@ export class VersionCache {
   private readonly currentIds = new Map<string, string>();
   /** Target fingerprints testSecret proved and the secret's tag did not hold yet, by secret and token. */
   private readonly targetsToRecord = new Map<string, string>();
+  /** The login the next step of a token starts with, by secret and token (setNextLogin). */
+  private readonly nextLogins = new Map<string, NextLogin>();
 
   constructor(private readonly maxEntries = 64) {}
 
@@ -59,6 +63,32 @@ export class VersionCache {
     while (this.targetsToRecord.size > this.maxEntries) this.targetsToRecord.delete(this.targetsToRecord.keys().next().value as string);
   }
 
+  /**
+   * After a step of `token` succeeded in this container: the step that follows logs in first with
+   * `label`'s value, which this step read and checked (target, TLS floor, policy). That step may
+   * start the login with its DescribeSecret; it uses the session only when DescribeSecret and its
+   * own checks agree (RotationContext.login), else closes it.
+   */
+  setNextLogin(secretId: string, token: string, next: NextLogin): void {
+    const key = `${secretId}\n${token}`;
+    this.nextLogins.delete(key);
+    this.nextLogins.set(key, next);
+    while (this.nextLogins.size > this.maxEntries) this.nextLogins.delete(this.nextLogins.keys().next().value as string);
+  }
+
+  /**
+   * The value `step` of `token` may log in with before DescribeSecret answers, taken (once): the
+   * cached version last seen as AWSCURRENT, or the token's cached AWSPENDING value.
+   */
+  takeNextLogin(secretId: string, token: string, step: string): { label: NextLogin['label']; secretString: string } | undefined {
+    const key = `${secretId}\n${token}`;
+    const next = this.nextLogins.get(key);
+    this.nextLogins.delete(key);
+    if (!next || next.step !== step) return undefined;
+    const secretString = next.label === AWSCURRENT ? this.lastCurrent(secretId)?.secretString : this.get(secretId, token);
+    return secretString === undefined ? undefined : { label: next.label, secretString };
+  }
+
   /** The fingerprint testSecret proved for this token and the tag lacked, taken (once). */
   takeTargetToRecord(secretId: string, token: string): string | undefined {
     const key = `${secretId}\n${token}`;
@@ -98,6 +128,23 @@ export class VersionCache {
   }
 }
 
+/** See VersionCache.setNextLogin. */
+export interface NextLogin {
+  step: 'setSecret' | 'testSecret';
+  label: typeof AWSCURRENT | typeof AWSPENDING;
+}
+
+/** A login started with DescribeSecret (VersionCache.setNextLogin), for the step to take or leave. */
+export interface EarlyLogin {
+  /** The credential it logs in with (parsed from the cached value). */
+  secret: DatabaseSecret;
+  /** The TLS mode it uses. */
+  tlsMode: TlsMode;
+  session: Promise<DatabaseSession>;
+  /** Set when the step took the session (it then closes it). */
+  taken: boolean;
+}
+
 export interface Prefetched {
   pending?: Promise<StoredVersion | undefined>;
   current?: Promise<StoredVersion | undefined>;
@@ -110,4 +157,6 @@ export interface Prefetched {
    * testSecret proved in this container. AWSCURRENT moves only after it succeeded.
    */
   targetRecord?: { fingerprint: string; written: Promise<void> };
+  /** The step's first login, started with DescribeSecret (VersionCache.setNextLogin). */
+  login?: EarlyLogin;
 }

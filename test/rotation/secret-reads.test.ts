@@ -206,3 +206,127 @@ test('alternating users, setSecret: the master logs in while the AWSCURRENT prob
   }
   expect(order).toEqual(['probe login', 'master login', 'probe goes on']);
 });
+
+/**
+ * Logins per step of one rotation of `arn`, through the PostgreSQL engine (in-process function):
+ * each connect and each close of the sessions it returned, by step. When `holdDescribe` is true,
+ * setSecret's and testSecret's DescribeSecret is held at the endpoint (up to 5 s) until that step
+ * has called connect: `loginWithDescribe[step]` then says the login started in DescribeSecret's
+ * round trip (sequential code only logs in after DescribeSecret's answer). `duringDescribe` runs
+ * while a step's DescribeSecret is held, before it is answered.
+ */
+async function loginsPerStep(arn: string, fn: string, opts: { duringDescribe?: (step: string) => Promise<void> } = {}) {
+  const { PostgresEngine } = require('../../lambda/rotation/engines/postgres') as typeof import('../../lambda/rotation/engines/postgres');
+  let step = 'none';
+  const connects: Record<string, number> = {};
+  const closes: Record<string, number> = {};
+  const loginWithDescribe: Record<string, boolean> = {};
+  let connected: () => void = () => undefined;
+  const realConnect = PostgresEngine.prototype.connect;
+  const connect = jest.spyOn(PostgresEngine.prototype, 'connect').mockImplementation(async function (this: InstanceType<typeof PostgresEngine>, s, settings) {
+    const at = step;
+    connects[at] = (connects[at] ?? 0) + 1;
+    connected();
+    const session = await realConnect.call(this, s, settings);
+    const close = session.close.bind(session);
+    session.close = async () => {
+      closes[at] = (closes[at] ?? 0) + 1;
+      await close();
+    };
+    return session;
+  });
+  bed.local.observeInvocations((e) => {
+    if (e.secretArn === arn && e.phase === 'start') step = e.step;
+  });
+  const held = new Set<string>();
+  bed.local.faults.setInterceptor(async (c) => {
+    // The step's first DescribeSecret only (not the test's own calls from duringDescribe).
+    if (c.phase !== 'before' || c.op !== 'DescribeSecret' || c.input.SecretId !== arn || (step !== 'setSecret' && step !== 'testSecret') || held.has(step)) return;
+    const at = step;
+    held.add(at);
+    if (!connects[at]) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([new Promise<void>((resolve) => (connected = resolve)), new Promise((resolve) => (timer = setTimeout(resolve, 5000)))]);
+      clearTimeout(timer);
+    }
+    loginWithDescribe[at] = (connects[at] ?? 0) > 0;
+    await opts.duringDescribe?.(at);
+  });
+  try {
+    const outcome = await bed.rotate(arn, fn);
+    return { outcome, connects, closes, loginWithDescribe };
+  } finally {
+    connect.mockRestore();
+    bed.local.faults.setInterceptor(undefined);
+    bed.local.observeInvocations(undefined);
+  }
+}
+
+describe('setSecret and testSecret start their first login with DescribeSecret (after this container ran the step before)', () => {
+  test('single-user: setSecret logs in with AWSCURRENT and testSecret with AWSPENDING in the round trip of DescribeSecret, one login each, every session closed', async () => {
+    const fn = bed.registerInProcess('early-login');
+    const { name, arn } = await bed.roleWithSecret('early_login');
+    const { outcome, connects, closes, loginWithDescribe } = await loginsPerStep(arn, fn);
+    expect(outcome.eventName).toBe('RotationSucceeded');
+    expect(loginWithDescribe).toEqual({ setSecret: true, testSecret: true });
+    expect(connects).toEqual({ setSecret: 1, testSecret: 1 });
+    expect(closes).toEqual(connects);
+    expect(await bed.canLogin(name, (await bed.current(arn)).password)).toBe(true);
+  });
+
+  test('alternating users: testSecret logs in with AWSPENDING in the round trip of DescribeSecret; setSecret waits for the master as before', async () => {
+    const fn = bed.registerInProcess('early-login-alt', { env: { ROTOR_STRATEGY: 'alternating-users' } });
+    const su = bed.f.pg.superuser;
+    const master = await bed.sm.send(new CreateSecretCommand({ Name: 'reads/master-early', SecretString: JSON.stringify(bed.f.secretFor(su.username, su.password)) }));
+    const appPassword = await bed.f.createRole('early_alt');
+    const secret = await bed.sm.send(new CreateSecretCommand({ Name: 'reads/alt-early', SecretString: JSON.stringify(bed.f.secretFor('early_alt', appPassword, { masterarn: master.ARN })) }));
+    const { outcome, connects, closes, loginWithDescribe } = await loginsPerStep(secret.ARN!, fn);
+    expect(outcome.eventName).toBe('RotationSucceeded');
+    expect(loginWithDescribe).toEqual({ setSecret: false, testSecret: true });
+    expect(connects).toEqual({ setSecret: 2, testSecret: 1 });
+    expect(closes).toEqual(connects);
+  });
+
+  test('AWSCURRENT moved to another version after createSecret: setSecret logs in as DescribeSecret says, and takes the early session only for the credential it was opened with', async () => {
+    const fn = bed.registerInProcess('early-login-moved');
+    const { name, arn } = await bed.roleWithSecret('early_moved');
+    // A first rotation in the same container: AWSPREVIOUS holds the original password, which no longer logs in.
+    expect((await bed.rotate(arn, fn)).eventName).toBe('RotationSucceeded');
+    const { outcome, connects, closes } = await loginsPerStep(arn, fn, {
+      duringDescribe: async (step) => {
+        if (step !== 'setSecret') return;
+        // Someone moves AWSCURRENT back to the original version (AWSPREVIOUS follows to the one it left).
+        const labels = (await bed.sm.send(new DescribeSecretCommand({ SecretId: arn }))).VersionIdsToStages ?? {};
+        const cur = Object.entries(labels).find(([, st]) => st.includes('AWSCURRENT'))![0];
+        const prev = Object.entries(labels).find(([, st]) => st.includes('AWSPREVIOUS'))![0];
+        await bed.sm.send(new UpdateSecretVersionStageCommand({ SecretId: arn, VersionStage: 'AWSCURRENT', MoveToVersionId: prev, RemoveFromVersionId: cur }));
+      },
+    });
+    expect(outcome.eventName).toBe('RotationSucceeded');
+    // The early login (the version createSecret saw: logs in), then the step's own: AWSCURRENT (the
+    // original password: refused) and AWSPENDING (not set yet: refused); AWSPREVIOUS is now the
+    // version the early login used, so the step takes that session (no fourth login) and sets the password.
+    expect(connects.setSecret).toBe(3);
+    expect(closes.setSecret).toBe(1);
+    expect(closes.testSecret).toBe(connects.testSecret);
+    expect(await bed.canLogin(name, (await bed.current(arn)).password)).toBe(true);
+  });
+
+  test('a step refused after DescribeSecret (the rotation was cancelled) closes the early session and changes nothing', async () => {
+    const fn = bed.registerInProcess('early-login-cancel');
+    const { name, password, arn } = await bed.roleWithSecret('early_cancel');
+    const { outcome, connects, closes } = await loginsPerStep(arn, fn, {
+      duringDescribe: async (step) => {
+        if (step !== 'setSecret') return;
+        const labels = (await bed.sm.send(new DescribeSecretCommand({ SecretId: arn }))).VersionIdsToStages ?? {};
+        const pending = Object.entries(labels).find(([, st]) => st.includes('AWSPENDING'))![0];
+        await bed.sm.send(new UpdateSecretVersionStageCommand({ SecretId: arn, VersionStage: 'AWSPENDING', RemoveFromVersionId: pending }));
+      },
+    });
+    expect(outcome.eventName).not.toBe('RotationSucceeded');
+    expect(outcome.step).toBe('setSecret');
+    expect(connects.setSecret).toBe(1);
+    expect(closes).toEqual(connects);
+    expect(await bed.canLogin(name, password)).toBe(true);
+  });
+});

@@ -12,6 +12,7 @@ import type { RotationStrategy } from './strategy';
 export class SingleUserStrategy implements RotationStrategy {
   readonly name = 'single-user';
   readonly mayDiffer = [] as const;
+  readonly setSecretLogsInFirstWith = 'AWSCURRENT' as const;
 
   validatePending(current: DatabaseSecret, pending: DatabaseSecret, ctx: RotationContext): void {
     ctx.assertSameTarget(current, pending, 'AWSPENDING', this.mayDiffer);

@@ -20,4 +20,9 @@ export interface RotationStrategy {
   preflight?(current: DatabaseSecret, ctx: RotationContext): Promise<void>;
   nextCredential(current: DatabaseSecret, password: string, ctx: RotationContext): Promise<DatabaseSecret>;
   setSecret(ctx: RotationContext): Promise<void>;
+  /**
+   * The credential setSecret logs in with first, when it always starts with one login (the
+   * handler may then start that login with DescribeSecret, see VersionCache.setNextLogin).
+   */
+  readonly setSecretLogsInFirstWith?: 'AWSCURRENT';
 }
