@@ -35,6 +35,13 @@ export interface FunctionConfig {
    * strategy may act on (comma-separated ARNs). Empty: rds-master refuses.
    */
   rdsResources: RdsArn[];
+  /**
+   * ROTOR_MASTER_SECRET_ARNS: the master secrets the deployment granted (alternating users,
+   * comma-separated ARNs). A hint only: when there is exactly one, a container's first
+   * createSecret/setSecret reads its AWSCURRENT with DescribeSecret, and uses the read only if
+   * AWSCURRENT's `masterarn` names that very ARN. It allows nothing (IAM does).
+   */
+  masterSecretArns: string[];
   /** AWS_REGION: the Region the function runs in. */
   region?: string;
   /** PEM bundle of trusted CAs for verify-full; undefined = Node's default trust store. */
@@ -96,6 +103,7 @@ export function readFunctionConfig(env: Env = process.env): FunctionConfig {
     tlsMode: tlsMode as TlsMode,
     allowTargetChange: bool(env, 'ROTOR_ALLOW_TARGET_CHANGE', false),
     rdsResources,
+    masterSecretArns: (env.ROTOR_MASTER_SECRET_ARNS ?? '').split(',').map((a) => a.trim()).filter((a) => a.startsWith('arn:')),
     region: env.AWS_REGION || undefined,
     caFile,
     connectTimeoutMs: int(env, 'ROTOR_CONNECT_TIMEOUT_MS', 5000, 100, 60000),

@@ -62,8 +62,11 @@ export function createRotationHandler(deps: RotationHandlerDeps = {}) {
     // three, or none where the container's cache already holds them.
     const prefetched = versions.prefetch(store, event.token);
     if (run.strategy.name === 'alternating-users' && (event.step === 'createSecret' || event.step === 'setSecret')) {
-      // The master's AWSCURRENT is read in the same round trip when the cached current value names it.
-      const masterarn = masterArnOf(prefetched.speculativeCurrent?.secretString);
+      // The master's AWSCURRENT is read in the same round trip when the cached current value names
+      // it, or (a container's first rotation) when the deployment granted exactly one master
+      // secret: RotationContext.currentOf uses the read only for the ARN `masterarn` names.
+      const granted = run.config.masterSecretArns.length === 1 ? run.config.masterSecretArns[0] : undefined;
+      const masterarn = prefetched.speculativeCurrent ? masterArnOf(prefetched.speculativeCurrent.secretString) : granted;
       if (masterarn) {
         const value = store.withSecretId(masterarn).get(AWSCURRENT);
         value.catch(() => undefined);

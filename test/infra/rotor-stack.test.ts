@@ -100,12 +100,14 @@ describe('rotation functions', () => {
     }
   });
 
-  test('environment: TLS floor, target-change guard off, rds-master bound to its instance', () => {
+  test('environment: TLS floor, target-change guard off, rds-master bound to its instance, alternating users told their master secret', () => {
     const fns = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { ROTOR_STRATEGY: Match.anyValue() } } } }));
     for (const f of fns) expect(f.Properties.Environment.Variables).toMatchObject({ ROTOR_TLS_MODE: 'verify-full', ROTOR_ALLOW_TARGET_CHANGE: 'false' });
     const byStrategy = (s: string) => fns.find((f) => f.Properties.Environment.Variables.ROTOR_STRATEGY === s)!.Properties.Environment.Variables;
     expect(byStrategy('rds-master').ROTOR_RDS_RESOURCE_ARNS).toBe(INSTANCE_ARN);
     expect(byStrategy('single-user').ROTOR_RDS_RESOURCE_ARNS).toBeUndefined();
+    expect(byStrategy('alternating-users').ROTOR_MASTER_SECRET_ARNS).toBe(MASTER_ARN);
+    expect(byStrategy('single-user').ROTOR_MASTER_SECRET_ARNS).toBeUndefined();
     const allowing = fullStack({ ...FULL_CONFIG, rotationFunction: { allowTargetChange: true } });
     const vars = Object.values(Template.fromStack(allowing).findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { ROTOR_STRATEGY: 'single-user' } } } }))[0].Properties.Environment.Variables;
     expect(vars.ROTOR_ALLOW_TARGET_CHANGE).toBe('true');

@@ -129,6 +129,72 @@ test('alternating users, warm container: the master is read in the same round tr
   expect(calls.testSecret).toEqual(['DescribeSecret']);
 });
 
+/**
+ * createSecret of one rotation of `arn` (a fresh function: no cached value): its first
+ * DescribeSecret is held (up to 5 s) until a GetSecretValue of `masterArn` arrives.
+ * `masterWithDescribe` is true when both were in flight together (one round trip).
+ */
+async function createSecretMasterRead(arn: string, masterArn: string, fn: string): Promise<{ masterWithDescribe: boolean; masterReads: string[]; eventName: string }> {
+  let step = 'none';
+  let heldOnce = false;
+  let masterArrived: () => void = () => undefined;
+  const arrived = new Promise<void>((resolve) => (masterArrived = resolve));
+  let masterWithDescribe = false;
+  const masterReads: string[] = [];
+  bed.local.observeInvocations((e) => {
+    if (e.secretArn === arn && e.phase === 'start') step = e.step;
+  });
+  bed.local.faults.setInterceptor(async (c) => {
+    if (step !== 'createSecret' || c.phase !== 'before') return;
+    if (c.op === 'GetSecretValue' && c.input.SecretId !== arn) {
+      masterReads.push(String(c.input.SecretId));
+      if (c.input.SecretId === masterArn) masterArrived();
+      return;
+    }
+    if (c.op !== 'DescribeSecret' || c.input.SecretId !== arn || heldOnce) return;
+    heldOnce = true;
+    let timer: NodeJS.Timeout | undefined;
+    masterWithDescribe = await Promise.race([arrived.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 5000)))]);
+    clearTimeout(timer);
+  });
+  try {
+    const outcome = await bed.rotate(arn, fn);
+    return { masterWithDescribe, masterReads, eventName: outcome.eventName };
+  } finally {
+    bed.local.faults.setInterceptor(undefined);
+    bed.local.observeInvocations(undefined);
+  }
+}
+
+test('alternating users, a container\'s first rotation: the one master secret the deployment granted (ROTOR_MASTER_SECRET_ARNS) is read in the round trip of DescribeSecret', async () => {
+  const su = bed.f.pg.superuser;
+  const master = await bed.sm.send(new CreateSecretCommand({ Name: 'reads/master-hint', SecretString: JSON.stringify(bed.f.secretFor(su.username, su.password)) }));
+  const appPassword = await bed.f.createRole('hint_alt');
+  const secret = await bed.sm.send(new CreateSecretCommand({ Name: 'reads/alt-hint', SecretString: JSON.stringify(bed.f.secretFor('hint_alt', appPassword, { masterarn: master.ARN })) }));
+  const fn = bed.registerInProcess('reads-alt-hint', { env: { ROTOR_STRATEGY: 'alternating-users', ROTOR_MASTER_SECRET_ARNS: master.ARN! } });
+  const r = await createSecretMasterRead(secret.ARN!, master.ARN!, fn);
+  expect(r).toEqual({ masterWithDescribe: true, masterReads: [master.ARN], eventName: 'RotationSucceeded' });
+  // Without the hint the master is only known once AWSCURRENT is read: a round trip of its own.
+  const plain = bed.registerInProcess('reads-alt-nohint', { env: { ROTOR_STRATEGY: 'alternating-users' } });
+  const againPassword = await bed.f.createRole('nohint_alt');
+  const again = await bed.sm.send(new CreateSecretCommand({ Name: 'reads/alt-nohint', SecretString: JSON.stringify(bed.f.secretFor('nohint_alt', againPassword, { masterarn: master.ARN })) }));
+  expect(await createSecretMasterRead(again.ARN!, master.ARN!, plain)).toEqual({ masterWithDescribe: false, masterReads: [master.ARN], eventName: 'RotationSucceeded' });
+});
+
+test('alternating users: a granted master other than the one AWSCURRENT names is read but never used; the named master is read and used', async () => {
+  const su = bed.f.pg.superuser;
+  const named = await bed.sm.send(new CreateSecretCommand({ Name: 'reads/master-named', SecretString: JSON.stringify(bed.f.secretFor(su.username, su.password)) }));
+  // Another granted master with a wrong password: had its value been used, setSecret could not log in.
+  const other = await bed.sm.send(new CreateSecretCommand({ Name: 'reads/master-other', SecretString: JSON.stringify(bed.f.secretFor(su.username, 'not-the-password')) }));
+  const appPassword = await bed.f.createRole('hint_other');
+  const secret = await bed.sm.send(new CreateSecretCommand({ Name: 'reads/alt-other', SecretString: JSON.stringify(bed.f.secretFor('hint_other', appPassword, { masterarn: named.ARN })) }));
+  const fn = bed.registerInProcess('reads-alt-other', { env: { ROTOR_STRATEGY: 'alternating-users', ROTOR_MASTER_SECRET_ARNS: other.ARN! } });
+  const r = await createSecretMasterRead(secret.ARN!, named.ARN!, fn);
+  expect(r.eventName).toBe('RotationSucceeded');
+  expect(r.masterReads).toEqual([other.ARN, named.ARN]);
+  expect(await bed.canLogin('hint_other_clone', (await bed.current(secret.ARN!)).password as string)).toBe(true);
+});
+
 test('the first rotation: finishSecret writes the target tag with DescribeSecret (one round trip), and moves AWSCURRENT only after the tag is written', async () => {
   const fn = bed.registerInProcess('reads-first');
   const { arn } = await bed.roleWithSecret('reads_first');
