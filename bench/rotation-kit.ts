@@ -49,7 +49,6 @@ export async function rotationRig(local: LocalSecretsManager, db: DemoServer, st
   const tag = `${db.engine}_${strategy === 'single-user' ? 'su' : 'au'}${opts.label ? `_${opts.label}` : ''}`;
   const short = opts.name.slice(0, 3);
   const lambdaArn = local.lambdaArn(`${opts.name}-${tag}`);
-  local.registerRotationFunction(lambdaArn, { kind: 'child-process', bundlePath: opts.bundlePath, env: benchFunctionEnv(db, strategy) });
   const base = { engine: db.engine, host: db.host, port: db.port, dbname: db.dbname };
   const rotUser = `${short}_${tag}`;
   const rotPassword = newPassword();
@@ -58,6 +57,9 @@ export async function rotationRig(local: LocalSecretsManager, db: DemoServer, st
   if (strategy === 'alternating-users') {
     masterarn = (await sm.send(new CreateSecretCommand({ Name: `${opts.name}/master-${tag}`, SecretString: JSON.stringify({ ...base, username: db.admin.username, password: db.admin.password }) }))).ARN;
   }
+  // As the CDK deploys it: an alternating-users function is told its (one) master secret.
+  const env = { ...benchFunctionEnv(db, strategy), ...(masterarn ? { ROTOR_MASTER_SECRET_ARNS: masterarn } : {}) };
+  local.registerRotationFunction(lambdaArn, { kind: 'child-process', bundlePath: opts.bundlePath, env });
   const secret = await sm.send(new CreateSecretCommand({
     Name: `${opts.name}/${tag}`,
     SecretString: JSON.stringify({ ...base, username: rotUser, password: rotPassword, ...(masterarn ? { masterarn } : {}) }),
