@@ -21,6 +21,11 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<Record<string, 
 
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
+  const unknown = only.filter((n) => !(n in BENCHES));
+  if (unknown.length > 0) {
+    process.stderr.write(`unknown benchmark${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}; known: ${Object.keys(BENCHES).join(', ')}\n`);
+    process.exit(2);
+  }
   const outDir = path.join(__dirname, 'results');
   mkdirSync(outDir, { recursive: true });
   let failed = 0;
