@@ -1,10 +1,10 @@
-import { type Duration, Tags } from 'aws-cdk-lib';
+import { Tags } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { MANAGED_BY_TAG } from './lambda-bundling';
 import { rdsMasterPasswordProblems, type RotationFunction, type RotationStrategy } from './rotation-function';
-import { resolveRotationRules } from './rotation-schedule-rules';
+import { resolveRotationRules, type RotationScheduleOptions } from './rotation-schedule-rules';
 
 /** Database engines the rotation function speaks. */
 export type DatabaseEngine = 'postgres' | 'aurora-postgresql' | 'mysql' | 'mariadb' | 'aurora-mysql';
@@ -15,7 +15,21 @@ export function defaultPort(engine: DatabaseEngine): number {
   return engine.endsWith('postgresql') || engine === 'postgres' ? 5432 : 3306;
 }
 
-export interface DatabaseRotationProps {
+/** When a secret rotates, and what its rotation schedule and tag say: what DatabaseRotation and RotorRotation share. */
+export interface RotationScheduleProps extends RotationScheduleOptions {
+  /** Rotate as soon as the schedule is deployed (verifies the setup end to end). @default true (Secrets Manager's default) */
+  readonly rotateImmediatelyOnUpdate?: boolean;
+  /**
+   * Deployment id written as the `rotor:managed-by` tag on the secret (the
+   * trigger function only rotates secrets carrying it). Imported secrets
+   * cannot be tagged by CloudFormation: tag them yourself.
+   * @default - no tag
+   */
+  readonly deploymentId?: string;
+}
+
+/** Props of `DatabaseRotation`. */
+export interface DatabaseRotationProps extends RotationScheduleProps {
   /** The secret to rotate (the RDS credential JSON structure). */
   readonly secret: secretsmanager.ISecret;
   /** The function that rotates it; its strategy must equal `strategy`. */
@@ -44,29 +58,6 @@ export interface DatabaseRotationProps {
   readonly dbInstanceArn?: string;
   /** rds-master: ARN of the DB cluster whose master password changes (see `dbInstanceArn`). @default - none */
   readonly dbClusterArn?: string;
-  /**
-   * Rotate after this long: whole hours (at least 4) or whole days.
-   * Mutually exclusive with `scheduleExpression`.
-   * @default Duration.days(30) when `scheduleExpression` is not set
-   */
-  readonly automaticallyAfter?: Duration;
-  /**
-   * A Secrets Manager schedule expression, `cron(0 4 ? * SUN *)` or
-   * `rate(12 hours)`. Cron minutes must be 0; at least 4 hours between rotations.
-   * @default - `automaticallyAfter`
-   */
-  readonly scheduleExpression?: string;
-  /** Rotation window: whole hours, 1-24, shorter than the interval. @default - Secrets Manager's default window */
-  readonly window?: Duration;
-  /** Rotate as soon as the schedule is deployed (verifies the setup end to end). @default true (Secrets Manager's default) */
-  readonly rotateImmediatelyOnUpdate?: boolean;
-  /**
-   * Deployment id written as the `rotor:managed-by` tag on the secret (the
-   * trigger function only rotates secrets carrying it). Imported secrets
-   * cannot be tagged by CloudFormation: tag them yourself.
-   * @default - no tag
-   */
-  readonly deploymentId?: string;
 }
 
 /**

@@ -37,7 +37,7 @@ export const ROTATION_STRATEGIES: readonly rotationFunction.RotationStrategy[] =
 export const TLS_MODES: readonly rotationFunction.TlsMode[] = rotationFunctionValues.TLS_MODES;
 
 export { DatabaseRotation, defaultPort } from './database-rotation';
-export type { DatabaseEngine } from './database-rotation';
+export type { DatabaseEngine, RotationScheduleProps } from './database-rotation';
 /** Props of `DatabaseRotation`: the secret, its rotation function, engine, strategy, network path and schedule. */
 export type DatabaseRotationProps = databaseRotation.DatabaseRotationProps;
 /** The engines the rotation function speaks: `postgres`, `aurora-postgresql`, `mysql`, `mariadb`, `aurora-mysql`. */

@@ -5,11 +5,19 @@ export const MIN_ROTATION_INTERVAL_HOURS = 4;
 
 /** The schedule of one secret, as given by the user. */
 export interface RotationScheduleOptions {
-  /** Rotate after this long: whole hours (at least 4) or whole days (at most 1000). */
+  /**
+   * Rotate after this long: whole hours (at least 4) or whole days (at most 1000).
+   * Mutually exclusive with `scheduleExpression`.
+   * @default Duration.days(30) when `scheduleExpression` is not set
+   */
   readonly automaticallyAfter?: Duration;
-  /** A Secrets Manager schedule expression: `cron(0 <hours> <dom> <month> <dow> <year>)` or `rate(N hours|days)`. */
+  /**
+   * A Secrets Manager schedule expression, `cron(0 4 ? * SUN *)` or
+   * `rate(12 hours)`. Cron minutes must be 0; at least 4 hours between rotations.
+   * @default - `automaticallyAfter`
+   */
   readonly scheduleExpression?: string;
-  /** Length of the rotation window, whole hours 1-24 and shorter than the interval. */
+  /** Rotation window: whole hours, 1-24, shorter than the interval. @default - Secrets Manager's default window */
   readonly window?: Duration;
 }
 

@@ -1,9 +1,9 @@
-import { type Duration, Token } from 'aws-cdk-lib';
+import { Token } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as rds from 'aws-cdk-lib/aws-rds';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { DATABASE_ENGINES, type DatabaseEngine, DatabaseRotation } from './database-rotation';
+import { DATABASE_ENGINES, type DatabaseEngine, DatabaseRotation, type RotationScheduleProps } from './database-rotation';
 import { RotationFunction, type RotationFunctionProps, type RotationStrategy, ROTATION_STRATEGIES } from './rotation-function';
 
 /** An RDS database rotor can infer engine, port, network and ARN from: an instance or a cluster, created or imported. */
@@ -13,7 +13,7 @@ export type RotorDatabase = rds.IDatabaseInstance | rds.IDatabaseCluster;
 export type RotorRotationFunctionOptions = Omit<RotationFunctionProps, 'strategy' | 'vpc' | 'vpcSubnets' | 'securityGroups' | 'secretsManagerEndpoint'>;
 
 /** Options of `addRotorRotation` (the props of `RotorRotation` without the database). */
-export interface RotorRotationOptions {
+export interface RotorRotationOptions extends RotationScheduleProps {
   /** The secret to rotate (the RDS credential JSON structure: engine, host, port, username, password, dbname). */
   readonly secret: secretsmanager.ISecret;
   /** Rotation strategy. @default 'single-user' */
@@ -65,16 +65,6 @@ export interface RotorRotationOptions {
   readonly rdsEndpoint?: ec2.IInterfaceVpcEndpoint;
   /** Further settings of the new rotation function (password policy, TLS floor, timeouts, log retention, ...). @default - RotationFunction's defaults */
   readonly functionOptions?: RotorRotationFunctionOptions;
-  /** Rotate after this long: whole hours (at least 4) or whole days. @default Duration.days(30) when `scheduleExpression` is not set */
-  readonly automaticallyAfter?: Duration;
-  /** A Secrets Manager schedule expression, `cron(0 4 ? * SUN *)` or `rate(12 hours)`. @default - `automaticallyAfter` */
-  readonly scheduleExpression?: string;
-  /** Rotation window: whole hours, 1-24, shorter than the interval. @default - Secrets Manager's default window */
-  readonly window?: Duration;
-  /** Rotate as soon as the schedule is deployed. @default true (Secrets Manager's default) */
-  readonly rotateImmediatelyOnUpdate?: boolean;
-  /** Deployment id written as the secret's `rotor:managed-by` tag (imported secrets: tag them yourself). @default - no tag */
-  readonly deploymentId?: string;
 }
 
 /** Props of `RotorRotation`. */
