@@ -36,8 +36,8 @@ export interface FunctionConfig {
    */
   rdsResources: RdsArn[];
   /**
-   * ROTOR_MASTER_SECRET_ARNS: the master secrets the deployment granted (alternating users,
-   * comma-separated ARNs). A hint only: when there is exactly one, a container's first
+   * ROTOR_MASTER_SECRET_ARNS: the master secret the deployment granted (alternating users; the
+   * CDK sets it only when there is one; comma-separated ARNs are read). A hint only: when there is exactly one, a container's first
    * createSecret/setSecret reads its AWSCURRENT with DescribeSecret, and uses the read only if
    * AWSCURRENT's `masterarn` names that very ARN. It allows nothing (IAM does).
    */

@@ -97,10 +97,10 @@ export function createRotationHandler(deps: RotationHandlerDeps = {}) {
       logger.debug('step started', { strategy: run.strategy.name, earlyLogin: prefetched.login !== undefined });
       if (checkContract(ctx) === 'nothing-to-do') return 'nothing-to-do';
       const outcome = await runStep(event.step, ctx, run.strategy);
-      if (event.step === 'createSecret' && run.strategy.setSecretLogsInFirstWith) {
-        versions.setNextLogin(store.secretId, event.token, { step: 'setSecret', label: run.strategy.setSecretLogsInFirstWith });
+      if (event.step === 'createSecret' && run.strategy.setSecretLogsInFirstWith === AWSCURRENT) {
+        versions.setNextLogin(store.secretId, event.token, { step: 'setSecret', label: AWSCURRENT, versionId: (await ctx.current()).versionId });
       } else if (event.step === 'setSecret') {
-        versions.setNextLogin(store.secretId, event.token, { step: 'testSecret', label: AWSPENDING });
+        versions.setNextLogin(store.secretId, event.token, { step: 'testSecret', label: AWSPENDING, versionId: event.token });
       }
       return outcome;
     } finally {

@@ -246,16 +246,20 @@ export class RotationContext {
   /**
    * A session as `secret`. The login the handler started with DescribeSecret (VersionCache.setNextLogin)
    * is taken instead of a new one when it logs in with this very credential and TLS mode, i.e. when
-   * DescribeSecret confirmed the cached version and the step's checks passed on it; else it is left
-   * for the handler to close.
+   * DescribeSecret confirmed the cached version and the step's checks passed on it, and while its
+   * statement limit (fixed at its connect) still fits the time left; else it is left for the handler to close.
    */
   login(secret: DatabaseSecret, whose?: string): Promise<DatabaseSession> {
+    const settings = this.connectionSettings(secret, whose);
     const early = this.prefetched.login;
-    if (early && !early.taken && early.tlsMode === this.tlsModeFor(secret, whose) && JSON.stringify(early.secret) === JSON.stringify(secret)) {
+    // Its session's statement limit was fixed at connect: taken only while that limit still ends
+    // before the deadline less the margin (else a slow DescribeSecret could let a statement outlive the step).
+    if (early && !early.taken && early.tlsMode === settings.tlsMode && early.statementTimeoutMs <= settings.statementTimeoutMs
+      && JSON.stringify(early.secret) === JSON.stringify(secret)) {
       early.taken = true;
       return early.session;
     }
-    return this.engine(secret).connect(secret, this.connectionSettings(secret, whose));
+    return this.engine(secret).connect(secret, settings);
   }
 
   /** A session, or undefined when the server refused these credentials. Other failures throw. */
@@ -311,7 +315,7 @@ export function startEarlyLogin(secretString: string, label: string, config: Fun
   }
   const session = engineFor(secret.engine).connect(secret, settings);
   session.catch(() => undefined);
-  return { secret, tlsMode: settings.tlsMode, session, taken: false };
+  return { secret, tlsMode: settings.tlsMode, statementTimeoutMs: settings.statementTimeoutMs, session, taken: false };
 }
 
 /** Closes an early login the step did not take (its failure was the step's to report, and it did not log in). */

@@ -78,14 +78,14 @@ export class VersionCache {
 
   /**
    * The value `step` of `token` may log in with before DescribeSecret answers, taken (once): the
-   * cached version last seen as AWSCURRENT, or the token's cached AWSPENDING value.
+   * cached value of the very version the previous step checked (pinned by its VersionId).
    */
   takeNextLogin(secretId: string, token: string, step: string): { label: NextLogin['label']; secretString: string } | undefined {
     const key = `${secretId}\n${token}`;
     const next = this.nextLogins.get(key);
     this.nextLogins.delete(key);
     if (!next || next.step !== step) return undefined;
-    const secretString = next.label === AWSCURRENT ? this.lastCurrent(secretId)?.secretString : this.get(secretId, token);
+    const secretString = this.get(secretId, next.versionId);
     return secretString === undefined ? undefined : { label: next.label, secretString };
   }
 
@@ -132,6 +132,8 @@ export class VersionCache {
 export interface NextLogin {
   step: 'setSecret' | 'testSecret';
   label: typeof AWSCURRENT | typeof AWSPENDING;
+  /** The version the previous step read and checked under `label`. */
+  versionId: string;
 }
 
 /** A login started with DescribeSecret (VersionCache.setNextLogin), for the step to take or leave. */
@@ -140,6 +142,8 @@ export interface EarlyLogin {
   secret: DatabaseSecret;
   /** The TLS mode it uses. */
   tlsMode: TlsMode;
+  /** The statement timeout its session got at connect (bounded by the time then left). */
+  statementTimeoutMs: number;
   session: Promise<DatabaseSession>;
   /** Set when the step took the session (it then closes it). */
   taken: boolean;
