@@ -10,10 +10,10 @@ import type { Context } from 'aws-lambda';
 import { RotationError, deadlineError, isRotationError } from '../core/errors';
 import { readFunctionConfig, type FunctionConfig } from '../core/function-config';
 import { createLogger } from '../core/logger';
-import { AWSCURRENT, AWSPENDING, SecretStore } from '../core/secret-store';
+import { AWSCURRENT, SecretStore } from '../core/secret-store';
 import { VersionCache } from './version-cache';
 import { parseRotationEvent, type RotationEvent } from './event';
-import { RotationContext, closeUntakenLogin, startEarlyLogin } from './rotation-context';
+import { RotationContext, closeUntakenLogins, startEarlyLogins } from './rotation-context';
 import { checkContract, runStep } from './steps';
 import { ROTATED_TARGET_TAG } from './rotated-target';
 import { strategyNamed } from './strategies';
@@ -87,26 +87,33 @@ export function createRotationHandler(deps: RotationHandlerDeps = {}) {
     // setSecret / testSecret after this container's previous step of the token: the step's first
     // login (with a value that step read and checked) starts now, in the round trip of
     // DescribeSecret. The step takes the session only if DescribeSecret and its checks agree.
-    const next = versions.takeNextLogin(store.secretId, event.token, event.step);
-    if (next) prefetched.login = startEarlyLogin(next.secretString, next.label, run.config, remaining());
+    prefetched.logins = startEarlyLogins(versions.takeNextLogin(store.secretId, event.token, event.step), run.config, remaining());
     try {
       const metadata = await store.describe();
       const count = (name: string) => metrics.addMetric(name, MetricUnit.Count, 1);
       const ctx = new RotationContext(event, store, run.config, logger, metadata, remaining, rdsDirectory, prefetched, count, versions);
       onContext(ctx);
-      logger.debug('step started', { strategy: run.strategy.name, earlyLogin: prefetched.login !== undefined });
+      logger.debug('step started', { strategy: run.strategy.name, earlyLogins: prefetched.logins.length });
       if (checkContract(ctx) === 'nothing-to-do') return 'nothing-to-do';
       const outcome = await runStep(event.step, ctx, run.strategy);
-      if (event.step === 'createSecret' && run.strategy.setSecretLogsInFirstWith === AWSCURRENT) {
-        versions.setNextLogin(store.secretId, event.token, { step: 'setSecret', label: AWSCURRENT, versionId: (await ctx.current()).versionId });
-      } else if (event.step === 'setSecret') {
-        versions.setNextLogin(store.secretId, event.token, { step: 'testSecret', label: AWSPENDING, versionId: event.token });
-      }
+      if (outcome === 'done') await rememberNextLogins(event, store, run.strategy, ctx);
       return outcome;
     } finally {
       // No write outlives the invocation (a refused step may not have waited for it), and no
       // session: an early login the step did not take is closed.
-      await Promise.all([prefetched.targetRecord?.written.catch(() => undefined), closeUntakenLogin(prefetched.login)]);
+      await Promise.all([prefetched.targetRecord?.written.catch(() => undefined), closeUntakenLogins(prefetched.logins)]);
+    }
+  };
+
+  /** After a step did its work: what the next step logs in with first, as this step checked it (VersionCache.setNextLogin). */
+  const rememberNextLogins = async (event: RotationEvent, store: SecretStore, strategy: RotationStrategy, ctx: RotationContext) => {
+    try {
+      const credentials = event.step === 'createSecret' ? await strategy.setSecretLogins?.(ctx)
+        : event.step === 'setSecret' ? [{ secret: await ctx.pending() }]
+          : undefined;
+      if (credentials?.length) versions.setNextLogin(store.secretId, event.token, { step: event.step === 'createSecret' ? 'setSecret' : 'testSecret', credentials });
+    } catch {
+      // Only a speed-up: the next step logs in after its DescribeSecret.
     }
   };
 

@@ -6,7 +6,7 @@ import type { RdsDirectory } from '../core/rds-directory';
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, type SecretMetadata, type SecretStore, type StoredVersion } from '../core/secret-store';
 import type { ConnectionSettings, DatabaseEngine, DatabaseSession } from './engines/engine';
 import { engineFor } from './engines';
-import { VersionCache, type EarlyLogin, type Prefetched } from './version-cache';
+import { VersionCache, type EarlyCredential, type EarlyLogin, type Prefetched } from './version-cache';
 import type { RotationEvent } from './event';
 import { passwordPolicyViolation } from '../core/password-policy';
 import { effectiveTlsMode } from '../core/tls-policy';
@@ -53,7 +53,7 @@ export class RotationContext {
   /** AWSCURRENT of another secret; the read started with DescribeSecret when the handler could foresee it. */
   currentOf(secretId: string): Promise<StoredVersion | undefined> {
     const m = this.prefetched.master;
-    return m && m.secretId === secretId ? m.value : this.storeFor(secretId).get(AWSCURRENT);
+    return m && m.secretId === secretId ? m.value : this.once(`currentOf\n${secretId}`, () => this.storeFor(secretId).get(AWSCURRENT));
   }
 
   /** Writes the token's AWSPENDING value and remembers it for the later steps. */
@@ -251,11 +251,12 @@ export class RotationContext {
    */
   login(secret: DatabaseSecret, whose?: string): Promise<DatabaseSession> {
     const settings = this.connectionSettings(secret, whose);
-    const early = this.prefetched.login;
-    // Its session's statement limit was fixed at connect: taken only while that limit still ends
+    const wanted = JSON.stringify(secret);
+    // A session's statement limit was fixed at its connect: taken only while that limit still ends
     // before the deadline less the margin (else a slow DescribeSecret could let a statement outlive the step).
-    if (early && !early.taken && early.tlsMode === settings.tlsMode && early.statementTimeoutMs <= settings.statementTimeoutMs
-      && JSON.stringify(early.secret) === JSON.stringify(secret)) {
+    const early = this.prefetched.logins?.find((e) => !e.taken && e.tlsMode === settings.tlsMode
+      && e.statementTimeoutMs <= settings.statementTimeoutMs && JSON.stringify(e.secret) === wanted);
+    if (early) {
       early.taken = true;
       return early.session;
     }
@@ -299,28 +300,31 @@ export function connectionSettingsFor(secret: DatabaseSecret, config: FunctionCo
 }
 
 /**
- * Starts the login the step will make first (VersionCache.takeNextLogin), before DescribeSecret
- * answers: a login changes nothing, and the value was read and checked by this container's
- * previous step of the same token. Undefined when it cannot start (the value no longer parses,
- * too little time): the step then logs in itself, and fails where it would have.
+ * Starts the logins the step will make first (VersionCache.takeNextLogin), before DescribeSecret
+ * answers: a login changes nothing, and each credential was read and checked by this container's
+ * previous step of the same token. One that cannot start (too little time, a TLS mode below the
+ * floor) is left out: the step then logs in itself, and fails where it would have.
  */
-export function startEarlyLogin(secretString: string, label: string, config: FunctionConfig, remainingMs: number): EarlyLogin | undefined {
-  let secret: DatabaseSecret;
-  let settings: ConnectionSettings;
-  try {
-    secret = parseDatabaseSecret(secretString, label);
-    settings = connectionSettingsFor(secret, config, remainingMs);
-  } catch {
-    return undefined;
+export function startEarlyLogins(credentials: EarlyCredential[], config: FunctionConfig, remainingMs: number): EarlyLogin[] {
+  const out: EarlyLogin[] = [];
+  for (const { secret, whose } of credentials) {
+    let settings: ConnectionSettings;
+    try {
+      settings = connectionSettingsFor(secret, config, remainingMs, whose);
+    } catch {
+      continue;
+    }
+    const session = engineFor(secret.engine).connect(secret, settings);
+    session.catch(() => undefined);
+    out.push({ secret, tlsMode: settings.tlsMode, statementTimeoutMs: settings.statementTimeoutMs, session, taken: false });
   }
-  const session = engineFor(secret.engine).connect(secret, settings);
-  session.catch(() => undefined);
-  return { secret, tlsMode: settings.tlsMode, statementTimeoutMs: settings.statementTimeoutMs, session, taken: false };
+  return out;
 }
 
-/** Closes an early login the step did not take (its failure was the step's to report, and it did not log in). */
-export async function closeUntakenLogin(early: EarlyLogin | undefined): Promise<void> {
-  if (!early || early.taken) return;
-  early.taken = true;
-  await early.session.then((s) => s.close()).catch(() => undefined);
+/** Closes the early logins the step did not take (their failures were the step's to report, and it did not log in). */
+export async function closeUntakenLogins(logins: EarlyLogin[] | undefined): Promise<void> {
+  await Promise.all((logins ?? []).filter((e) => !e.taken).map((e) => {
+    e.taken = true;
+    return e.session.then((s) => s.close()).catch(() => undefined);
+  }));
 }

@@ -64,10 +64,11 @@ export class VersionCache {
   }
 
   /**
-   * After a step of `token` succeeded in this container: the step that follows logs in first with
-   * `label`'s value, which this step read and checked (target, TLS floor, policy). That step may
-   * start the login with its DescribeSecret; it uses the session only when DescribeSecret and its
-   * own checks agree (RotationContext.login), else closes it.
+   * After a step of `token` succeeded in this container: the credentials the step that follows
+   * logs in with first, as this step read and checked them (target, TLS floor, policy; for
+   * alternating users also the master credential). That step may start those logins with its
+   * DescribeSecret; it uses a session only when DescribeSecret and its own checks lead it to the
+   * very same credential (RotationContext.login), else the session is closed.
    */
   setNextLogin(secretId: string, token: string, next: NextLogin): void {
     const key = `${secretId}\n${token}`;
@@ -76,17 +77,12 @@ export class VersionCache {
     while (this.nextLogins.size > this.maxEntries) this.nextLogins.delete(this.nextLogins.keys().next().value as string);
   }
 
-  /**
-   * The value `step` of `token` may log in with before DescribeSecret answers, taken (once): the
-   * cached value of the very version the previous step checked (pinned by its VersionId).
-   */
-  takeNextLogin(secretId: string, token: string, step: string): { label: NextLogin['label']; secretString: string } | undefined {
+  /** The credentials `step` of `token` may log in with before DescribeSecret answers, taken (once). */
+  takeNextLogin(secretId: string, token: string, step: string): EarlyCredential[] {
     const key = `${secretId}\n${token}`;
     const next = this.nextLogins.get(key);
     this.nextLogins.delete(key);
-    if (!next || next.step !== step) return undefined;
-    const secretString = this.get(secretId, next.versionId);
-    return secretString === undefined ? undefined : { label: next.label, secretString };
+    return next && next.step === step ? next.credentials : [];
   }
 
   /** The fingerprint testSecret proved for this token and the tag lacked, taken (once). */
@@ -128,12 +124,16 @@ export class VersionCache {
   }
 }
 
+/** A credential a step logs in with, and whose it is (for the TLS floor's error message). */
+export interface EarlyCredential {
+  secret: DatabaseSecret;
+  whose?: string;
+}
+
 /** See VersionCache.setNextLogin. */
 export interface NextLogin {
   step: 'setSecret' | 'testSecret';
-  label: typeof AWSCURRENT | typeof AWSPENDING;
-  /** The version the previous step read and checked under `label`. */
-  versionId: string;
+  credentials: EarlyCredential[];
 }
 
 /** A login started with DescribeSecret (VersionCache.setNextLogin), for the step to take or leave. */
@@ -161,6 +161,6 @@ export interface Prefetched {
    * testSecret proved in this container. AWSCURRENT moves only after it succeeded.
    */
   targetRecord?: { fingerprint: string; written: Promise<void> };
-  /** The step's first login, started with DescribeSecret (VersionCache.setNextLogin). */
-  login?: EarlyLogin;
+  /** The step's first logins, started with DescribeSecret (VersionCache.setNextLogin). */
+  logins?: EarlyLogin[];
 }

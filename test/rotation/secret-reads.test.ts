@@ -277,7 +277,7 @@ test('alternating users, setSecret: the master logs in while the AWSCURRENT prob
  * Logins per step of one rotation of `arn`, through the PostgreSQL engine (in-process function):
  * each connect and each close of the sessions it returned, by step. When `holdDescribe` is true,
  * setSecret's and testSecret's DescribeSecret is held at the endpoint (up to 5 s) until that step
- * has called connect: `loginWithDescribe[step]` then says the login started in DescribeSecret's
+ * has called connect: `loginWithDescribe[step]` then counts the logins started in DescribeSecret's
  * round trip (sequential code only logs in after DescribeSecret's answer). `duringDescribe` runs
  * while a step's DescribeSecret is held, before it is answered.
  */
@@ -286,7 +286,7 @@ async function loginsPerStep(arn: string, fn: string, opts: { duringDescribe?: (
   let step = 'none';
   const connects: Record<string, number> = {};
   const closes: Record<string, number> = {};
-  const loginWithDescribe: Record<string, boolean> = {};
+  const loginWithDescribe: Record<string, number> = {};
   let connected: () => void = () => undefined;
   const realConnect = PostgresEngine.prototype.connect;
   const connect = jest.spyOn(PostgresEngine.prototype, 'connect').mockImplementation(async function (this: InstanceType<typeof PostgresEngine>, s, settings) {
@@ -315,7 +315,7 @@ async function loginsPerStep(arn: string, fn: string, opts: { duringDescribe?: (
       await Promise.race([new Promise<void>((resolve) => (connected = resolve)), new Promise((resolve) => (timer = setTimeout(resolve, 5000)))]);
       clearTimeout(timer);
     }
-    loginWithDescribe[at] = (connects[at] ?? 0) > 0;
+    loginWithDescribe[at] = connects[at] ?? 0;
     await opts.duringDescribe?.(at);
   });
   try {
@@ -334,13 +334,13 @@ describe('setSecret and testSecret start their first login with DescribeSecret (
     const { name, arn } = await bed.roleWithSecret('early_login');
     const { outcome, connects, closes, loginWithDescribe } = await loginsPerStep(arn, fn);
     expect(outcome.eventName).toBe('RotationSucceeded');
-    expect(loginWithDescribe).toEqual({ setSecret: true, testSecret: true });
+    expect(loginWithDescribe).toEqual({ setSecret: 1, testSecret: 1 });
     expect(connects).toEqual({ setSecret: 1, testSecret: 1 });
     expect(closes).toEqual(connects);
     expect(await bed.canLogin(name, (await bed.current(arn)).password)).toBe(true);
   });
 
-  test('alternating users: testSecret logs in with AWSPENDING in the round trip of DescribeSecret; setSecret waits for the master as before', async () => {
+  test('alternating users: setSecret logs in as AWSCURRENT and as the master, and testSecret with AWSPENDING, in the round trip of DescribeSecret; every session closed', async () => {
     const fn = bed.registerInProcess('early-login-alt', { env: { ROTOR_STRATEGY: 'alternating-users' } });
     const su = bed.f.pg.superuser;
     const master = await bed.sm.send(new CreateSecretCommand({ Name: 'reads/master-early', SecretString: JSON.stringify(bed.f.secretFor(su.username, su.password)) }));
@@ -348,7 +348,8 @@ describe('setSecret and testSecret start their first login with DescribeSecret (
     const secret = await bed.sm.send(new CreateSecretCommand({ Name: 'reads/alt-early', SecretString: JSON.stringify(bed.f.secretFor('early_alt', appPassword, { masterarn: master.ARN })) }));
     const { outcome, connects, closes, loginWithDescribe } = await loginsPerStep(secret.ARN!, fn);
     expect(outcome.eventName).toBe('RotationSucceeded');
-    expect(loginWithDescribe).toEqual({ setSecret: false, testSecret: true });
+    expect(loginWithDescribe).toEqual({ setSecret: 2, testSecret: 1 });
+    // Both of setSecret's logins (the AWSCURRENT probe and the master) were the early ones: no third.
     expect(connects).toEqual({ setSecret: 2, testSecret: 1 });
     expect(closes).toEqual(connects);
   });

@@ -3,6 +3,7 @@ import { RotationError, configurationError, conflictError } from '../../core/err
 import { masterCredentialFor } from '../master-credential';
 import type { RotationContext } from '../rotation-context';
 import type { RotationStrategy } from './strategy';
+import type { EarlyCredential } from '../version-cache';
 
 const SUFFIX = '_clone';
 
@@ -15,6 +16,9 @@ export function baseUsername(username: string): string {
   return username.endsWith(SUFFIX) ? username.slice(0, -SUFFIX.length) : username;
 }
 
+/** Whose credential the master login uses, in a TLS floor refusal. */
+const MASTER = 'the master secret (or the user\'s secret)';
+
 /**
  * A master credential maintains two users, `name` and `name_clone`; each
  * rotation sets the password of the one not in use and makes its privileges
@@ -24,10 +28,28 @@ export class AlternatingUsersStrategy implements RotationStrategy {
   readonly name = 'alternating-users';
   readonly mayDiffer = ['username'] as const;
 
+  /** The master credential of each step (read and checked once per step). */
+  private readonly masters = new WeakMap<RotationContext, Promise<DatabaseSecret>>();
+
+  private master(current: DatabaseSecret, ctx: RotationContext): Promise<DatabaseSecret> {
+    let m = this.masters.get(ctx);
+    if (!m) {
+      m = masterCredentialFor(current, ctx);
+      this.masters.set(ctx, m);
+    }
+    return m;
+  }
+
   /** The master credential resolves, is on the same server, and its TLS mode is allowed. */
   async preflight(current: DatabaseSecret, ctx: RotationContext): Promise<void> {
     if (!current.masterarn) return; // nextCredential explains
-    ctx.tlsModeFor(await masterCredentialFor(current, ctx), 'the master secret (or the user\'s secret)');
+    ctx.tlsModeFor(await this.master(current, ctx), MASTER);
+  }
+
+  /** setSecret logs in as AWSCURRENT (the probe) and as the master at the same time; createSecret checked both. */
+  async setSecretLogins(ctx: RotationContext): Promise<EarlyCredential[]> {
+    const current = (await ctx.current()).secret;
+    return [{ secret: current }, { secret: await this.master(current, ctx), whose: MASTER }];
   }
 
   async nextCredential(current: DatabaseSecret, password: string, ctx: RotationContext): Promise<DatabaseSecret> {
@@ -53,7 +75,7 @@ export class AlternatingUsersStrategy implements RotationStrategy {
     const current = (await ctx.current()).secret;
     const pending = await ctx.pending();
     this.validatePending(current, pending, ctx);
-    const master = await masterCredentialFor(current, ctx);
+    const master = await this.master(current, ctx);
 
     // The current user must log in before anything changes. The master logs in at the same
     // time (a login changes nothing, and both go to the same checked server): one login's
@@ -61,7 +83,7 @@ export class AlternatingUsersStrategy implements RotationStrategy {
     // (Both as promises: a refusal before connecting, e.g. too little time left, rejects too.)
     const [probed, adminLogin] = await Promise.allSettled([
       ctx.tryLogin(current, 'AWSCURRENT'),
-      (async () => ctx.login(master, 'the master secret (or the user\'s secret)'))(),
+      (async () => ctx.login(master, MASTER))(),
     ]);
     const probe = probed.status === 'fulfilled' ? probed.value : undefined;
     // Closed while the admin session works; awaited before the step ends.

@@ -3,6 +3,7 @@ import type { DatabaseSecret } from '../../core/database-secret';
 import type { DatabaseSession } from '../engines/engine';
 import type { RotationContext } from '../rotation-context';
 import type { RotationStrategy } from './strategy';
+import type { EarlyCredential } from '../version-cache';
 
 /**
  * The user changes its own password. If AWSCURRENT no longer logs in, either
@@ -12,7 +13,6 @@ import type { RotationStrategy } from './strategy';
 export class SingleUserStrategy implements RotationStrategy {
   readonly name = 'single-user';
   readonly mayDiffer = [] as const;
-  readonly setSecretLogsInFirstWith = 'AWSCURRENT' as const;
 
   validatePending(current: DatabaseSecret, pending: DatabaseSecret, ctx: RotationContext): void {
     ctx.assertSameTarget(current, pending, 'AWSPENDING', this.mayDiffer);
@@ -20,6 +20,11 @@ export class SingleUserStrategy implements RotationStrategy {
 
   async nextCredential(current: DatabaseSecret, password: string): Promise<DatabaseSecret> {
     return { ...current, password };
+  }
+
+  /** setSecret logs in with AWSCURRENT first. */
+  async setSecretLogins(ctx: RotationContext): Promise<EarlyCredential[]> {
+    return [{ secret: (await ctx.current()).secret }];
   }
 
   async setSecret(ctx: RotationContext): Promise<void> {

@@ -1,5 +1,6 @@
 import type { DatabaseSecret, TargetField } from '../../core/database-secret';
 import type { RotationContext } from '../rotation-context';
+import type { EarlyCredential } from '../version-cache';
 
 /**
  * How a rotation changes the credential: which fields of the pending secret
@@ -21,8 +22,9 @@ export interface RotationStrategy {
   nextCredential(current: DatabaseSecret, password: string, ctx: RotationContext): Promise<DatabaseSecret>;
   setSecret(ctx: RotationContext): Promise<void>;
   /**
-   * The credential setSecret logs in with first, when it always starts with one login (the
-   * handler may then start that login with DescribeSecret, see VersionCache.setNextLogin).
+   * After createSecret did its work: the credentials setSecret logs in with first, as
+   * createSecret checked them (the handler may start those logins with setSecret's
+   * DescribeSecret, see VersionCache.setNextLogin). Makes no Secrets Manager call of its own.
    */
-  readonly setSecretLogsInFirstWith?: 'AWSCURRENT';
+  setSecretLogins?(ctx: RotationContext): Promise<EarlyCredential[]>;
 }
