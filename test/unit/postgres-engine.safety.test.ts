@@ -1,3 +1,4 @@
+import { createHash, createHmac, pbkdf2Sync } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,7 +7,7 @@ import type { DatabaseSecret } from '../../lambda/core/database-secret';
 import { RotationError } from '../../lambda/core/errors';
 import type { ConnectionSettings } from '../../lambda/rotation/engines/engine';
 import * as explain from '../../lambda/rotation/engines/explanations';
-import { PostgresEngine, classifyPgError, pgMasterProblems, pgRolesOf, type PgRoleRow } from '../../lambda/rotation/engines/postgres';
+import { PostgresEngine, classifyPgError, pgMasterProblems, pgRolesOf, scramVerifier, type PgRoleRow } from '../../lambda/rotation/engines/postgres';
 import { rotationFailure } from '../support/rotation-error';
 
 /**
@@ -19,37 +20,109 @@ import { rotationFailure } from '../support/rotation-error';
 interface FakeBehaviour {
   /** What the fake server asks for before the login completes. */
   asks?: 'cleartext' | 'MD5' | 'scram';
+  /**
+   * A driver that calls the password function once (for a SCRAM request) and then answers a
+   * later cleartext or MD5 request (`asks`) with the string it kept, through the password writer.
+   */
+  keepsPassword?: boolean;
+  /**
+   * A SCRAM exchange: the AuthenticationSASLContinue event with this message (`{ data }` is the
+   * server-first-message; 'no message' emits the event without one; 'skipped' emits none), then the
+   * driver's write of the client-final-message (the proof).
+   */
+  scram?: { data?: unknown } | 'no message' | 'skipped';
+  /** A driver whose client lacks parts the engine relies on. */
+  driver?: 'no connection' | 'no password writer' | 'no SCRAM writer' | 'no stream';
   fail?: unknown;
 }
-const fake: { behaviour: FakeBehaviour; configs: Array<Record<string, unknown>>; sentPasswords: string[] } = { behaviour: {}, configs: [], sentPasswords: [] };
+const fake: {
+  behaviour: FakeBehaviour;
+  configs: Array<Record<string, unknown>>;
+  /** PasswordMessages written (cleartext or MD5 answers). */
+  sentPasswords: string[];
+  /** SCRAM client-final-messages written (the proof). */
+  sentProofs: string[];
+  /** What the password function gave the driver. */
+  passwordsYielded: string[];
+  streamsDestroyed: number;
+  connects: number;
+  queries: Array<{ sql: string; params?: unknown[] }>;
+} = { behaviour: {}, configs: [], sentPasswords: [], sentProofs: [], passwordsYielded: [], streamsDestroyed: 0, connects: 0, queries: [] };
+
+/** What the stand-in driver writes as the SCRAM client-final-message. */
+const PROOF = 'c=biws,r=client-nonce-server-nonce,p=cHJvb2Y=';
 
 jest.mock('pg', () => {
+  const actual = jest.requireActual('pg') as typeof import('pg');
   class Client {
-    connection = Object.assign(new EventEmitter(), {
-      stream: { destroy: () => undefined },
+    connection: (EventEmitter & { stream?: { destroy(): void }; password?: (v: string) => void; sendSCRAMClientFinalMessage?: (v: string) => void }) | undefined = Object.assign(new EventEmitter(), {
+      stream: {
+        destroy: () => {
+          fake.streamsDestroyed += 1;
+        },
+      },
       // SASLResponse with the SCRAM proof (the engine checks the iteration count before it goes).
-      sendSCRAMClientFinalMessage: () => true,
+      sendSCRAMClientFinalMessage: (value: string) => {
+        fake.sentProofs.push(value);
+      },
       // PasswordMessage: what would go to the server.
       password: (value: string) => {
         fake.sentPasswords.push(value);
-        return true;
       },
     });
     constructor(private readonly config: Record<string, unknown>) {
       fake.configs.push(config);
+      const { driver } = fake.behaviour;
+      if (driver === 'no connection') this.connection = undefined;
+      if (driver === 'no password writer') delete this.connection!.password;
+      if (driver === 'no SCRAM writer') delete this.connection!.sendSCRAMClientFinalMessage;
+      if (driver === 'no stream') delete this.connection!.stream;
     }
     on() {
       return this;
     }
     async connect() {
-      const { asks, fail } = fake.behaviour;
-      if (asks) {
-        if (asks === 'cleartext') this.connection.emit('authenticationCleartextPassword');
-        if (asks === 'MD5') this.connection.emit('authenticationMD5Password');
-        const p = this.config.password;
-        this.connection.password(typeof p === 'function' ? await p() : String(p));
+      fake.connects += 1;
+      // As in pg: an 'error' on the connection during the login rejects connect().
+      const failed = new Promise<never>((_, reject) => this.connection?.on('error', reject));
+      await Promise.race([this.login(), failed]);
+    }
+    private async passwordValue(): Promise<string> {
+      const p = this.config.password;
+      if (typeof p !== 'function') return String(p);
+      const value = await p();
+      fake.passwordsYielded.push(value);
+      return value;
+    }
+    private async login() {
+      const { asks, fail, keepsPassword, scram } = fake.behaviour;
+      const connection = this.connection as EventEmitter & { password(v: string): void; sendSCRAMClientFinalMessage(v: string): void };
+      if (keepsPassword) {
+        const kept = await this.passwordValue();
+        connection.emit(asks === 'MD5' ? 'authenticationMD5Password' : 'authenticationCleartextPassword');
+        connection.password(kept);
+      } else if (asks) {
+        if (asks === 'cleartext') connection.emit('authenticationCleartextPassword');
+        if (asks === 'MD5') connection.emit('authenticationMD5Password');
+        connection.password(await this.passwordValue());
+      }
+      if (scram) {
+        await this.passwordValue(); // pg asks for the password when the server asks for SASL
+        if (scram === 'no message') connection.emit('authenticationSASLContinue');
+        else if (scram !== 'skipped') connection.emit('authenticationSASLContinue', scram);
+        connection.sendSCRAMClientFinalMessage(PROOF);
       }
       if (fail) throw fail;
+    }
+    async query(sql: string, params?: unknown[]) {
+      fake.queries.push({ sql, params });
+      return { rows: [], rowCount: 0 };
+    }
+    escapeIdentifier(s: string) {
+      return actual.Client.prototype.escapeIdentifier.call(this, s);
+    }
+    escapeLiteral(s: string) {
+      return actual.Client.prototype.escapeLiteral.call(this, s);
     }
     async end() {
       return undefined;
@@ -65,6 +138,11 @@ beforeEach(() => {
   fake.behaviour = {};
   fake.configs = [];
   fake.sentPasswords = [];
+  fake.sentProofs = [];
+  fake.passwordsYielded = [];
+  fake.streamsDestroyed = 0;
+  fake.connects = 0;
+  fake.queries = [];
 });
 
 describe('TLS options passed to pg, per mode', () => {
@@ -142,6 +220,229 @@ describe('weak password requests on an unverified connection', () => {
     expect(e.category).toBe('authentication');
     expect(e.message).not.toContain(secret.password);
     expect(e.message).toContain('could not log in as app@db.example.com:5432/postgres');
+  });
+});
+
+describe('refusal in depth below verify-full: the password function and the password writer both refuse after a weak request', () => {
+  const engine = new PostgresEngine();
+
+  it.each([
+    ['cleartext', 'require', 'in cleartext'],
+    ['MD5', 'require', 'as an MD5 digest'],
+    ['cleartext', 'disable', 'in cleartext'],
+  ] as const)('%s request after SCRAM, TLS mode %s: refused [tls], nothing written, connection closed', async (asks, tlsMode, words) => {
+    fake.behaviour = { asks, keepsPassword: true };
+    const e = await rotationFailure(engine.connect(secret, settings({ tlsMode })));
+    expect([e.category, e.code]).toEqual(['tls', 'WeakAuthUnverifiedServer']);
+    expect(e.detail).toBe(`PostgreSQL: refused to log in as app@db.example.com:5432/postgres: the server asked for the password ${words} on a connection whose server is not verified (TLS mode "${tlsMode}"); nothing of the password was sent`);
+    expect(fake.sentPasswords).toEqual([]);
+    expect(fake.streamsDestroyed).toBe(1);
+  });
+
+  it.each(['cleartext', 'MD5'] as const)('after a %s request the password function refuses as well: the driver never holds the password', async (asks) => {
+    fake.behaviour = { asks };
+    const e = await rotationFailure(engine.connect(secret, settings({ tlsMode: 'require' })));
+    expect([e.category, e.code]).toEqual(['tls', 'WeakAuthUnverifiedServer']);
+    expect(fake.passwordsYielded).toEqual([]);
+    expect(fake.sentPasswords).toEqual([]);
+  });
+
+  it('the refusal names the database of the secret', async () => {
+    fake.behaviour = { asks: 'cleartext', keepsPassword: true };
+    const e = await rotationFailure(engine.connect({ ...secret, dbname: 'appdb' }, settings({ tlsMode: 'require' })));
+    expect(e.message).toContain('refused to log in as app@db.example.com:5432/appdb: ');
+  });
+
+  it('a connection without a stream is refused all the same', async () => {
+    fake.behaviour = { asks: 'cleartext', keepsPassword: true, driver: 'no stream' };
+    const e = await rotationFailure(engine.connect(secret, settings({ tlsMode: 'require' })));
+    expect([e.category, e.code]).toEqual(['tls', 'WeakAuthUnverifiedServer']);
+    expect(fake.sentPasswords).toEqual([]);
+  });
+});
+
+describe('SCRAM iteration count asked by an unverified server', () => {
+  it('a repeated count: refused unless every count is high enough (pg computes the proof with the last one)', async () => {
+    fake.behaviour = { scram: { data: `r=client-nonce-server-nonce,s=${salt},i=4096,i=1` } };
+    const e = await rotationFailure(engine.connect(secret, settings({ tlsMode: 'require' })));
+    expect([e.category, e.code]).toEqual(['tls', 'WeakScramUnverifiedServer']);
+    expect(fake.sentProofs).toEqual([]);
+  });
+  const engine = new PostgresEngine();
+  const salt = Buffer.from('0123456789abcdef').toString('base64');
+  const serverFirst = (i: string) => `r=client-nonce-server-nonce,s=${salt},i=${i}`;
+
+  it.each([
+    ['require', '4096'],
+    ['require', '4097'],
+    ['require', '600000'],
+    ['disable', '4096'],
+  ] as const)('TLS mode %s, %s iterations: the proof is sent', async (tlsMode, i) => {
+    fake.behaviour = { scram: { data: serverFirst(i) } };
+    await engine.connect(secret, settings({ tlsMode }));
+    expect(fake.sentProofs).toEqual([PROOF]);
+    expect(fake.streamsDestroyed).toBe(0);
+  });
+
+  it.each([
+    ['require', '4095', 4095],
+    ['require', '1', 1],
+    ['disable', '1', 1],
+    ['require', '0', 0],
+  ] as const)('TLS mode %s, %s iterations: refused [tls] before the proof is sent, connection closed', async (tlsMode, i, n) => {
+    fake.behaviour = { scram: { data: serverFirst(i) } };
+    const e = await rotationFailure(engine.connect(secret, settings({ tlsMode })));
+    expect([e.category, e.code]).toEqual(['tls', 'WeakScramUnverifiedServer']);
+    expect(e.detail).toBe(`PostgreSQL: refused to log in as app@db.example.com:5432/postgres: the server asked for SCRAM with an iteration count of ${n} (less than 4096, which makes the login proof cheap to attack offline) on a connection whose server is not verified (TLS mode "${tlsMode}"); no proof was sent`);
+    expect(e.action).toBe(explain.pgWeakScramUnverified(4096));
+    expect(fake.sentProofs).toEqual([]);
+    expect(fake.streamsDestroyed).toBe(1);
+  });
+
+  it('the refusal names the database of the secret', async () => {
+    fake.behaviour = { scram: { data: serverFirst('1') } };
+    const e = await rotationFailure(engine.connect({ ...secret, dbname: 'appdb' }, settings({ tlsMode: 'require' })));
+    expect(e.message).toContain('refused to log in as app@db.example.com:5432/appdb: ');
+  });
+
+  // pg reads the server-first-message as comma-separated attributes in any order.
+  it.each([
+    ['first', `i=4096,r=client-nonce-server-nonce,s=${salt}`],
+    ['in the middle', `r=client-nonce-server-nonce,i=4096,s=${salt}`],
+    ['before an extension', `r=client-nonce-server-nonce,s=${salt},i=4096,x=ext`],
+  ])('the count is read wherever it stands (%s)', async (_where, data) => {
+    fake.behaviour = { scram: { data } };
+    await engine.connect(secret, settings({ tlsMode: 'require' }));
+    expect(fake.sentProofs).toEqual([PROOF]);
+  });
+
+  it('a low count standing first is refused with that count', async () => {
+    fake.behaviour = { scram: { data: `i=1,r=client-nonce-server-nonce,s=${salt}` } };
+    const e = await rotationFailure(engine.connect(secret, settings({ tlsMode: 'require' })));
+    expect(e.message).toContain('an iteration count of 1 ');
+    expect(fake.sentProofs).toEqual([]);
+  });
+
+  it.each([
+    ['no count', { data: `r=client-nonce-server-nonce,s=${salt}` }],
+    ['a count that is no number', { data: `r=client-nonce-server-nonce,s=${salt},i=lots` }],
+    ['a count inside another attribute', { data: `r=client-nonce-server-nonce,s=${salt},x=i=4096` }],
+    ['no data', {}],
+    ['no message', 'no message'],
+    ['no server-first-message at all', 'skipped'],
+  ] as const)('%s: the count is unknown, refused as 0, no proof sent', async (_what, scram) => {
+    fake.behaviour = { scram };
+    const e = await rotationFailure(engine.connect(secret, settings({ tlsMode: 'require' })));
+    expect([e.category, e.code]).toEqual(['tls', 'WeakScramUnverifiedServer']);
+    expect(e.message).toContain('an iteration count of 0 ');
+    expect(fake.sentProofs).toEqual([]);
+  });
+
+  it('a connection without a stream is refused all the same', async () => {
+    fake.behaviour = { scram: { data: serverFirst('1') }, driver: 'no stream' };
+    const e = await rotationFailure(engine.connect(secret, settings({ tlsMode: 'require' })));
+    expect([e.category, e.code]).toEqual(['tls', 'WeakScramUnverifiedServer']);
+    expect(fake.sentProofs).toEqual([]);
+  });
+
+  it('verify-full: the server is proven, any count gets the proof', async () => {
+    fake.behaviour = { scram: { data: serverFirst('1') } };
+    await engine.connect(secret, settings());
+    expect(fake.sentProofs).toEqual([PROOF]);
+  });
+});
+
+describe('a pg driver without the hooks the guard needs', () => {
+  const engine = new PostgresEngine();
+
+  it.each([
+    ['no connection', 'no connection events to check password requests on'],
+    ['no password writer', 'no connection events to check password requests on'],
+    ['no SCRAM writer', 'no SCRAM writer to check the iteration count on'],
+  ] as const)('%s, below verify-full: a configuration error, no login attempted', async (driver, words) => {
+    fake.behaviour = { driver, asks: 'cleartext' };
+    const e = await rotationFailure(engine.connect(secret, settings({ tlsMode: 'require' })));
+    expect([e.category, e.code]).toEqual(['configuration', 'PgDriverUnsupported']);
+    expect(e.detail).toBe(`PostgreSQL: this version of the pg driver has ${words}`);
+    expect(e.action).toBe('Deploy the pg version the function was built with; nothing was sent.');
+    expect(fake.connects).toBe(0);
+    expect(fake.sentPasswords).toEqual([]);
+  });
+});
+
+describe('client configuration passed to pg', () => {
+  const engine = new PostgresEngine();
+
+  it.each([
+    ['disable', false],
+    ['require', true],
+    ['verify-full', true],
+  ] as const)('TLS mode %s: channel binding (SCRAM-SHA-256-PLUS) %s', async (tlsMode, binding) => {
+    await engine.connect(secret, settings({ tlsMode }));
+    expect(fake.configs[0].enableChannelBinding).toBe(binding);
+  });
+
+  it('target, timeouts (the client-side query timeout a second after the server-side ones) and application name', async () => {
+    await engine.connect(secret, settings({ connectTimeoutMs: 2500, statementTimeoutMs: 7000 }));
+    const { ssl: _ssl, enableChannelBinding: _b, ...rest } = fake.configs[0];
+    expect(rest).toEqual({
+      host: 'db.example.com', port: 5432, user: 'app', password: secret.password, database: 'postgres',
+      connectionTimeoutMillis: 2500, statement_timeout: 7000, lock_timeout: 7000, query_timeout: 8000,
+      application_name: 'rotor-rotation',
+    });
+  });
+
+  it('the database of the secret, when it names one', async () => {
+    await engine.connect({ ...secret, dbname: 'appdb' }, settings());
+    expect(fake.configs[0].database).toBe('appdb');
+  });
+
+  it('below verify-full pg gets a password function that yields the password while nothing weak was asked', async () => {
+    await engine.connect(secret, settings({ tlsMode: 'require' }));
+    const password = fake.configs[0].password as () => Promise<string>;
+    expect(typeof password).toBe('function');
+    await expect(password()).resolves.toBe(secret.password);
+  });
+});
+
+/** Checks a PostgreSQL SCRAM-SHA-256 verifier against the password (RFC 5802 / 7677); returns its iteration count. */
+function verifierIterations(verifier: string, password: string): number {
+  const m = /^SCRAM-SHA-256\$([0-9]+):([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+):([A-Za-z0-9+/=]+)$/.exec(verifier);
+  if (!m) throw new Error('not a SCRAM-SHA-256 verifier');
+  const iterations = Number(m[1]);
+  const salted = pbkdf2Sync(password, Buffer.from(m[2], 'base64'), iterations, 32, 'sha256');
+  const storedKey = createHash('sha256').update(createHmac('sha256', salted).update('Client Key').digest()).digest('base64');
+  const serverKey = createHmac('sha256', salted).update('Server Key').digest('base64');
+  expect([m[3], m[4]]).toEqual([storedKey, serverKey]);
+  return iterations;
+}
+
+describe('new passwords are sent as SCRAM verifiers', () => {
+  it('scramVerifier: PostgreSQL\'s format, 4096 iterations by default, keys that verify against the password, a fresh 16-byte salt', () => {
+    const v = scramVerifier('New-Pass-123');
+    expect(verifierIterations(v, 'New-Pass-123')).toBe(4096);
+    expect(Buffer.from(v.split('$')[1].split(':')[1], 'base64')).toHaveLength(16);
+    expect(scramVerifier('New-Pass-123')).not.toBe(v);
+    expect(() => verifierIterations(v, 'New-Pass-124')).toThrow();
+  });
+
+  it('scramVerifier with another iteration count states it', () => {
+    expect(verifierIterations(scramVerifier('x y~z', 5000), 'x y~z')).toBe(5000);
+  });
+
+  it.each(['New-Pass-123', 'p', ' !~', 'a b"c\'d'])('an ASCII password (%s): ALTER ROLE carries a verifier of it, not the password', async (pw) => {
+    const session = await new PostgresEngine().connect(secret, settings());
+    await session.setPassword('app', pw);
+    expect(fake.queries).toHaveLength(1);
+    const m = /^ALTER ROLE "app" WITH PASSWORD '(SCRAM-SHA-256\$[^']+)'$/.exec(fake.queries[0].sql);
+    expect(m).not.toBeNull();
+    expect(verifierIterations(m![1], pw)).toBe(4096);
+  });
+
+  it.each(['Pässwörd-1', 'pw\tx', 'ünïcode', '\u00e9'])('a password outside printable ASCII (%j) goes as it is (the server applies SASLprep)', async (pw) => {
+    const session = await new PostgresEngine().connect(secret, settings());
+    await session.setPassword('app', pw);
+    expect(fake.queries[0].sql).toBe(`ALTER ROLE "app" WITH PASSWORD '${pw}'`);
   });
 });
 
@@ -288,6 +589,14 @@ describe('pgRolesOf / pgMasterProblems', () => {
       { code: 'MasterNeedsAdminOption', why: 'it holds no ADMIN OPTION on app (PostgreSQL 16+)', action: explain.pgMasterNeedsAdminOption('app', 'master') },
     ]);
     expect(pgMasterProblems(on(159999), 'app', 'app_clone')).toEqual([]);
+  });
+
+  it('without a clone the base user\'s own problems are still reported', () => {
+    const roles = pgRolesOf([master(), role({ rolname: 'app', rolbypassrls: true, admin: false })]);
+    expect(pgMasterProblems(roles, 'app')).toEqual([
+      { code: 'SuperuserOnlyAttributes', why: 'app has BYPASSRLS, which only a superuser may alter', action: explain.pgSuperuserOnlyAttributes('app', ['BYPASSRLS'], false) },
+      { code: 'MasterNeedsAdminOption', why: 'it holds no ADMIN OPTION on app (PostgreSQL 16+)', action: explain.pgMasterNeedsAdminOption('app', 'master') },
+    ]);
   });
 
   it('without a clone only the base user is checked; a role that does not exist yet is skipped', () => {

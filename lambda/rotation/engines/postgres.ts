@@ -75,8 +75,10 @@ export class PostgresEngine implements DatabaseEngine {
       // default. pg has a maximum only (scramMaxIterations): the proof's writer refuses instead.
       let iterations: number | undefined;
       connection.prependListener('authenticationSASLContinue', (msg: { data?: unknown }) => {
-        const i = /(?:^|,)i=([0-9]+)(?:,|$)/.exec(String(msg?.data ?? ''));
-        iterations = i ? Number(i[1]) : 0;
+        // Every `i=` attribute counts (pg computes the proof with the last one): the lowest wins,
+        // one that is not a number counts as 0, none at all as 0.
+        const counts = String(msg?.data ?? '').split(',').filter((a) => a.startsWith('i=')).map((a) => (/^i=[0-9]+$/.test(a) ? Number(a.slice(2)) : 0));
+        iterations = counts.length === 0 ? 0 : Math.min(...counts);
       });
       if (typeof connection.sendSCRAMClientFinalMessage !== 'function') {
         throw new RotationError({ category: 'configuration', code: 'PgDriverUnsupported', message: 'PostgreSQL: this version of the pg driver has no SCRAM writer to check the iteration count on', action: 'Deploy the pg version the function was built with; nothing was sent.' });
