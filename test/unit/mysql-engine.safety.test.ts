@@ -76,6 +76,13 @@ describe('classifyMysqlError', () => {
     expect(classifyMysqlError(server(1234, "near x"), secret, s, 'set', ['h']).message).toContain('near x');
   });
 
+  it('a syntax error (1064) of a statement with a password is withheld even when its text does not say "near \'"', () => {
+    const e = classifyMysqlError(server(1064, "syntax error at 'per-Secret'"), secret, s, 'set', ['h']);
+    expect(e.message).toContain('its text is withheld');
+    expect(e.message).not.toContain('per-Secret');
+    expect(e.code).toBe('1064');
+  });
+
   it('errno counts only with an SQL state and when positive; the driver code is used otherwise', () => {
     expect(classifyMysqlError(err({ errno: 1045, sqlState: '28000', code: 'ER_ACCESS_DENIED_ERROR' }), secret, s, 'log in')).toMatchObject({ category: 'authentication', code: '1045' });
     expect(classifyMysqlError(err({ errno: 1045, code: 'ER_ACCESS_DENIED_ERROR' }), secret, s, 'log in')).toMatchObject({ category: 'configuration', code: 'ER_ACCESS_DENIED_ERROR' });
@@ -132,6 +139,12 @@ describe('classifyMysqlError', () => {
     expect(classifyMysqlError(server(1290, 'running with the --skip-grant-tables option'), secret, s, 'set').action).not.toBe(explain.readOnlyServer());
   });
 
+  it('"read only" in the text of another error number is not a read-only server', () => {
+    const e = classifyMysqlError(server(1142, "UPDATE command denied to user 'app'@'%' for table 'read_only_flags'"), secret, s, 'update');
+    expect(e).toMatchObject({ category: 'permission', code: '1142', action: PERMISSION_DEFAULT });
+    expect(classifyMysqlError(server(9999, 'read only'), secret, s, 'set').action).toBe('Unexpected database error; check the database log around this time.');
+  });
+
   it('in a logged-in session, access denied is a missing privilege; the context names it', () => {
     expect(classifyMysqlError(server(1045), secret, s, 'grant', [], { loggedIn: true })).toMatchObject({ category: 'permission', action: 'The user may not do this; grant it the needed privilege.' });
     expect(classifyMysqlError(server(1698), secret, s, 'grant', [], SYNC_CONTEXT)).toMatchObject({ category: 'permission', action: SYNC_CONTEXT.permissionAction });
@@ -144,6 +157,14 @@ describe('classifyMysqlError', () => {
     expect(classifyMysqlError(server(1142), secret, s, 'grant', [], { permissionAction: 'P' }).action).toBe('P');
     expect(classifyMysqlError(server(1396), secret, s, 'create', [], { accountAction: 'A' })).toMatchObject({ category: 'configuration', action: 'A' });
     expect(classifyMysqlError(server(1133), secret, s, 'create', [], { accountAction: 'A' }).action).toBe('A');
+  });
+
+  it('the account action is only for 1396/1133: other errors of the same statement keep their own category', () => {
+    const timeout = classifyMysqlError(server(1205), secret, s, 'create', [], SYNC_CONTEXT);
+    expect(timeout).toMatchObject({ category: 'network', code: '1205' });
+    expect(timeout.action).toContain('did not finish within 4000 ms');
+    expect(classifyMysqlError(server(1040), secret, s, 'create', [], { accountAction: 'A' })).toMatchObject({ category: 'network', action: UNAVAILABLE });
+    expect(classifyMysqlError(server(9999), secret, s, 'create', [], { accountAction: 'A' }).action).toBe('Unexpected database error; check the database log around this time.');
   });
 
   it.each([
@@ -278,6 +299,21 @@ describe('tokenize / renderTokens (grant lines are rebuilt from tokens and re-qu
       .toBe("`x`` ; DROP USER root; --` 'y\\' OR \\'1'");
     expect(renderTokens([])).toBe('');
   });
+
+  it('an identifier with a dot in it stays one identifier (never split into db.table)', () => {
+    expect(renderTokens(tokenize('`my.db`.`t.1`', false))).toBe('`my.db`.`t.1`');
+    expect(renderTokens([{ type: 'ident', value: 'a.b' }])).toBe('`a.b`');
+  });
+
+  it('strings and identifiers whose value is punctuation keep their space: adjacent quoted texts never merge', () => {
+    // Without the space, 'a'',' would read as the one string "a',".
+    expect(renderTokens([{ type: 'string', value: 'a' }, { type: 'string', value: ',' }])).toBe("'a' ','");
+    expect(renderTokens([{ type: 'string', value: 'a' }, { type: 'string', value: '@' }, { type: 'string', value: 'h' }])).toBe("'a' '@' 'h'");
+    expect(renderTokens([{ type: 'word', value: 'SELECT' }, { type: 'ident', value: '.' }, { type: 'ident', value: ')' }])).toBe('SELECT `.` `)`');
+    expect(renderTokens([{ type: 'ident', value: '(' }, { type: 'word', value: 'x' }])).toBe('`(` x');
+    // The same punctuation as punct tokens is written tight.
+    expect(renderTokens(tokenize("'a'@'h'", false))).toBe("'a'@'h'");
+  });
 });
 
 describe('parseGrantLine', () => {
@@ -296,11 +332,32 @@ describe('parseGrantLine', () => {
     expect(parseGrantLine("GRANT SELECT ON *.* TO 'app'@'%'", app)?.kind).toBe('privileges');
   });
 
+  it('only a GRANT of USAGE alone ON something is skipped: USAGE among other privileges, or a REVOKE of it, is kept', () => {
+    expect(parseGrantLine("GRANT USAGE, SELECT ON *.* TO 'app'@'%'", app))
+      .toEqual({ kind: 'privileges', what: 'USAGE, SELECT ON *.*', grantOption: false, adminOption: false });
+    expect(parseGrantLine("REVOKE USAGE ON *.* FROM 'app'@'%'", app))
+      .toEqual({ kind: 'restriction', what: 'USAGE ON *.*', grantOption: false, adminOption: false });
+  });
+
   it('roles, with WITH ADMIN OPTION (and no grant option)', () => {
     expect(parseGrantLine("GRANT `r1`@`%`, 'r2' TO 'app'@'%' WITH ADMIN OPTION", app))
       .toEqual({ kind: 'role', what: '`r1`@`%`, \'r2\'', grantOption: false, adminOption: true });
     expect(parseGrantLine("GRANT 'r1' TO 'app'@'%' WITH GRANT OPTION", app))
       .toEqual({ kind: 'role', what: "'r1'", grantOption: false, adminOption: false });
+  });
+
+  it('WITH ADMIN OPTION counts for roles only; on a privilege or proxy line it is not copied', () => {
+    expect(parseGrantLine("GRANT SELECT ON *.* TO 'app'@'%' WITH ADMIN OPTION", app))
+      .toEqual({ kind: 'privileges', what: 'SELECT ON *.*', grantOption: false, adminOption: false });
+    expect(parseGrantLine("GRANT PROXY ON ''@'' TO 'app'@'%' WITH ADMIN OPTION", app)?.adminOption).toBe(false);
+    expect(parseGrantLine("REVOKE SELECT ON *.* FROM 'app'@'%' WITH ADMIN OPTION", app)?.adminOption).toBe(false);
+  });
+
+  it('options are read after the grantee only: a GRANT OPTION privilege in the list is part of what is granted', () => {
+    expect(parseGrantLine("GRANT GRANT OPTION ON t TO 'app'@'%'", app))
+      .toEqual({ kind: 'privileges', what: 'GRANT OPTION ON t', grantOption: false, adminOption: false });
+    expect(parseGrantLine("GRANT SELECT, GRANT OPTION ON `d`.* TO 'app'@'%'", app)?.grantOption).toBe(false);
+    expect(parseGrantLine("GRANT GRANT OPTION ON t TO 'app'@'%' WITH GRANT OPTION", app)?.grantOption).toBe(true);
   });
 
   it('proxy grants and MySQL partial revokes', () => {
@@ -335,6 +392,14 @@ describe('parseGrantLine', () => {
     expect(() => parseGrantLine("GRANT SELECT ON *.* TO 'app'@", app)).toThrow('the grantee is not user@host');
     expect(parseGrantLine('GRANT SELECT ON *.* TO "app"@"%"', app)?.kind).toBe('privileges');
     expect(parseGrantLine('GRANT SELECT ON "d".* TO "app"@"%"', app, { ansiQuotes: true })?.what).toBe('SELECT ON `d`.*');
+    // Without ANSI_QUOTES (the default) "x" is a string, re-quoted as one.
+    expect(parseGrantLine('GRANT "r1"@"%" TO "app"@"%"', app)?.what).toBe("'r1'@'%'");
+    expect(parseGrantLine('GRANT "r1"@"%" TO "app"@"%"', app, {})?.what).toBe("'r1'@'%'");
+    expect(parseGrantLine('GRANT "r1"@"%" TO "app"@"%"', app, { ansiQuotes: true })?.what).toBe('`r1`@`%`');
+    // The separator must be the punctuation @, not a quoted '@'; a grantee cut short is refused as well.
+    expect(() => parseGrantLine("GRANT SELECT ON *.* TO 'app' '@' '%'", app)).toThrow('the grantee is not user@host');
+    expect(() => parseGrantLine("GRANT SELECT ON *.* TO 'app' `@` '%'", app)).toThrow('the grantee is not user@host');
+    expect(() => parseGrantLine("GRANT SELECT ON *.* TO 'app'", app)).toThrow('the grantee is not user@host');
   });
 
   it('refuses other shapes', () => {
@@ -343,6 +408,9 @@ describe('parseGrantLine', () => {
     expect(() => parseGrantLine("REVOKE SELECT ON *.* TO 'app'@'%'", app)).toThrow('no FROM clause');
     expect(() => parseGrantLine("GRANT TO 'app'@'%'", app)).toThrow('nothing granted');
     expect(() => parseGrantLine("GRANT SELECT ON 1db.* TO 'app'@'%'", app)).toThrow('an unexpected word');
+    expect(() => parseGrantLine("GRANT SELECT ON d$b.* TO 'app'@'%'", app)).toThrow('an unexpected word');
+    expect(() => parseGrantLine("GRANT SELECT$ ON *.* TO 'app'@'%'", app)).toThrow('an unexpected word');
+    expect(() => parseGrantLine("GRANT ON `d`.* TO 'app'@'%'", app)).toThrow('an unexpected role list');
     expect(() => parseGrantLine("GRANT SELECT ON *.*; DROP TO 'app'@'%'", app)).toThrow('an unexpected character');
     expect(() => parseGrantLine("REVOKE SELECT FROM 'app'@'%'", app)).toThrow('a REVOKE line without ON');
     expect(() => parseGrantLine("REVOKE ON x FROM 'app'@'%'", app)).toThrow('a REVOKE line without ON');
@@ -352,6 +420,7 @@ describe('parseGrantLine', () => {
 
   it('allowed head punctuation: , ( ) . * @', () => {
     expect(parseGrantLine("GRANT SELECT (`a`, `b`) ON `d`.`t` TO 'app'@'%'", app)?.what).toBe('SELECT (`a`, `b`) ON `d`.`t`');
+    expect(parseGrantLine("GRANT SELECT ON `my.db`.`t` TO 'app'@'%'", app)?.what).toBe('SELECT ON `my.db`.`t`');
   });
 
   it('grantKey and grantStatement', () => {
