@@ -55,7 +55,7 @@ export function createRotationHandler(deps: RotationHandlerDeps = {}) {
   /** One step: the reads, the contract checks, the step. `onContext` hands the context to the caller's metrics. */
   const runOneStep = async (
     event: RotationEvent, store: SecretStore, run: { config: FunctionConfig; strategy: RotationStrategy },
-    remaining: () => number, onContext: (c: RotationContext) => void,
+    remaining: () => number, onContext: (c: RotationContext) => void, stopped: () => boolean,
   ) => {
     // Every step reads AWSCURRENT and the token's AWSPENDING value (finishSecret re-validates
     // before promoting): read them concurrently with DescribeSecret, one round trip for all
@@ -91,7 +91,7 @@ export function createRotationHandler(deps: RotationHandlerDeps = {}) {
     try {
       const metadata = await store.describe();
       const count = (name: string) => metrics.addMetric(name, MetricUnit.Count, 1);
-      const ctx = new RotationContext(event, store, run.config, logger, metadata, remaining, rdsDirectory, prefetched, count, versions);
+      const ctx = new RotationContext(event, store, run.config, logger, metadata, remaining, rdsDirectory, prefetched, count, versions, stopped);
       onContext(ctx);
       logger.debug('step started', { strategy: run.strategy.name, earlyLogins: prefetched.logins.length });
       if (checkContract(ctx) === 'nothing-to-do') return 'nothing-to-do';
@@ -133,7 +133,10 @@ export function createRotationHandler(deps: RotationHandlerDeps = {}) {
       client ??= new SecretsManagerClient({ maxAttempts: 5 });
       const store = new SecretStore(client, event.secretId);
       const remaining = () => (typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : 60_000);
-      const outcome = await beforeDeadline(runOneStep(event, store, setup, remaining, (c) => (ctx = c)), remaining());
+      // Once the deadline error is reported the step may still be waiting on an answer; when it
+      // comes, the step changes nothing more (RotationContext refuses writes and logins).
+      const deadline = { passed: false };
+      const outcome = await beforeDeadline(runOneStep(event, store, setup, remaining, (c) => (ctx = c), () => deadline.passed), remaining(), deadline);
       logger.info('step finished', { outcome, durationMs: Date.now() - started });
       record(true);
     } catch (e) {
@@ -168,11 +171,16 @@ const REPORT_MS = 100;
  * into the Lambda deadline. Logins and statements are already bounded by the
  * remaining time; this also covers waits nothing else bounds (a slow
  * Secrets Manager or RDS answer, a connect the driver does not time out).
+ * When it passes, `state.passed` is set: the step, still waiting on an answer, then changes
+ * nothing more when that answer comes (RotationContext refuses its writes and logins).
  */
-async function beforeDeadline<T>(work: Promise<T>, remainingMs: number): Promise<T> {
+async function beforeDeadline<T>(work: Promise<T>, remainingMs: number, state: { passed: boolean }): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(deadlineError('the step did not finish')), Math.max(0, remainingMs - REPORT_MS));
+    timer = setTimeout(() => {
+      state.passed = true;
+      reject(deadlineError('the step did not finish'));
+    }, Math.max(0, remainingMs - REPORT_MS));
   });
   work.catch(() => undefined);
   try {

@@ -43,7 +43,14 @@ export class RotationContext {
     readonly count: (metric: string) => void = () => {},
     /** The container's cache of version values (a fresh one when none is given). */
     private readonly versionCache: VersionCache = new VersionCache(),
+    /** True once the step's deadline passed and its [timeout] was reported: it may then change nothing more. */
+    private readonly stopped: () => boolean = () => false,
   ) {}
+
+  /** Refuses a change (or a login) once the step's deadline passed: the step was already reported as timed out. */
+  private assertNotStopped(what: string): void {
+    if (this.stopped()) throw deadlineError(`the step ran out of time before it could ${what}`);
+  }
 
   /** Another secret (e.g. the master secret named by `masterarn`), read with the same client. */
   storeFor(secretId: string): SecretStore {
@@ -58,12 +65,14 @@ export class RotationContext {
 
   /** Writes the token's AWSPENDING value and remembers it for the later steps. */
   async putPending(value: string): Promise<void> {
+    this.assertNotStopped('write the AWSPENDING value');
     await this.store.putPending(this.token, value, this.event.rotationToken);
     this.versionCache.put(this.store.secretId, this.token, value);
   }
 
   /** Moves AWSCURRENT to the token's version. */
   async promote(from: string | undefined): Promise<void> {
+    this.assertNotStopped('move AWSCURRENT');
     await this.store.moveCurrent(this.token, from);
     this.versionCache.setCurrent(this.store.secretId, this.token);
   }
@@ -210,6 +219,7 @@ export class RotationContext {
       await early.written;
     } else {
       if (this.metadata.tags[ROTATED_TARGET_TAG] === fp) return;
+      this.assertNotStopped('record the rotated target');
       await this.store.tag(ROTATED_TARGET_TAG, fp);
     }
     this.metadata.tags[ROTATED_TARGET_TAG] = fp;
@@ -240,6 +250,7 @@ export class RotationContext {
    * report its own failure).
    */
   connectionSettings(secret: DatabaseSecret, whose?: string): ConnectionSettings {
+    this.assertNotStopped(`log in to ${secret.host}:${secret.port}`);
     return connectionSettingsFor(secret, this.config, this.remainingMs(), whose);
   }
 

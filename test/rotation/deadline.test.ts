@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { RDSClient } from '@aws-sdk/client-rds';
-import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { createRotationHandler } from '../../lambda/rotation/handler';
 import { LocalRds, localRdsClientConfig } from '../../local/rds';
 import { startBed, uniq, type ReliabilityBed } from '../reliability/support/reliability-kit';
@@ -89,3 +89,27 @@ describe.each(['single-user', 'alternating-users', 'rds-master'] as const)('%s',
     }
   });
 });
+
+test('an answer that comes after the step was reported [timeout]: the step, still running, writes nothing (no AWSPENDING value)', async () => {
+  const s = await subject('single-user');
+  // createSecret's DescribeSecret answer takes 1.5 s; the function has 400 ms (no margin kept): the
+  // step is reported [timeout], and when the answer comes the abandoned step goes on in this
+  // process. It must not write the AWSPENDING value then.
+  const fn = withTimeLeft('dl-late-write', { ROTOR_DEADLINE_MARGIN_MS: '0' }, 'createSecret', 400,
+    () => bed.local.faults.inject({ op: 'DescribeSecret', delayMs: 1500, times: 1 }));
+  try {
+    const outcome = await bed.rotate(s.arn, fn);
+    expect(outcome.eventName).toBe('RotationFailed');
+    expect(outcome.errorMessage).toMatch(/^createSecret: \[timeout\] the step did not finish before the Lambda deadline \(code DeadlineReached\)/);
+    // Wait until the delayed answer has come and the abandoned step has had time to go on.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+  } finally {
+    bed.local.faults.clear();
+  }
+  const labels = (await bed.sm.send(new DescribeSecretCommand({ SecretId: s.arn }))).VersionIdsToStages ?? {};
+  const pending = Object.entries(labels).find(([, st]) => st.includes('AWSPENDING'))?.[0];
+  expect(pending).toBeDefined();
+  await expect(bed.sm.send(new GetSecretValueCommand({ SecretId: s.arn, VersionId: pending }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+  expect(await bed.canLogin(s.name, s.password)).toBe(true);
+});
+
