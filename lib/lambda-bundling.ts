@@ -82,7 +82,12 @@ function checkoutRotationCode(): Code {
       image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:24'),
       local: {
         tryBundle(outputDir: string): boolean {
-          const tsx = require.resolve('tsx/cjs', { paths: [ROOT] });
+          let tsx: string;
+          try {
+            tsx = require.resolve('tsx/cjs', { paths: [ROOT] });
+          } catch {
+            throw new Error(`rotor: building the rotation function from a source checkout (${ROOT}) needs its devDependencies (tsx, esbuild): run \`npm ci\` there, or deploy from the installed package, which ships the built function.`);
+          }
           const r = spawnSync(process.execPath, ['--require', tsx, script, outputDir], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
           if (r.status !== 0) {
             throw new Error(`rotor: building the rotation function (${path.relative(ROOT, script)}) failed${r.error ? `: ${r.error.message}` : ''}\n${r.stderr ?? ''}`);
