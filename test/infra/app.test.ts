@@ -85,7 +85,8 @@ describe('the example deployment (rotor.config.example.json), bundled for real',
     const js = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.js')).sort();
     expect(js(asset)).toEqual(['client-rds.js', 'index.js', 'mysql2.js', 'pg.js']);
     expect(js(asset)).toEqual(js(built));
-    for (const f of js(asset)) expect(readFileSync(path.join(asset, f)).equals(readFileSync(path.join(built, f)))).toBe(true);
+    // A file listed here differs: run `npm run build` (npm test does) so dist/ holds the sources' build.
+    expect(js(asset).filter((f) => !readFileSync(path.join(asset, f)).equals(readFileSync(path.join(built, f))))).toEqual([]);
     expect(rotation.Properties.Handler).toBe('index.handler');
   });
 
