@@ -173,11 +173,10 @@ export class RotationFunction extends Construct implements ec2.IConnectable {
     if (this.strategy === 'rds-master') {
       environment.ROTOR_RDS_RESOURCE_ARNS = Lazy.string({ produce: () => Fn.join(',', this.rdsResourceArns) });
     }
-    // alternating-users: the master secret granted below, when there is one (a hint that saves a
-    // container's first rotation one round trip; the function uses the read only for the master
-    // the secret names, and IAM decides what it may read).
-    // Only when there is exactly one (the only case the function uses): a list could outgrow
-    // Lambda's 4 KB environment with many rotations.
+    // alternating-users: the master secret granted below, only when there is exactly one (a hint
+    // that saves a container's first rotation one round trip; the function uses the read only for
+    // the master the secret names, and IAM decides what it may read). Never a list, which could
+    // outgrow Lambda's 4 KB environment with many rotations.
     if (this.strategy === 'alternating-users') {
       environment.ROTOR_MASTER_SECRET_ARNS = Lazy.string({ produce: () => (new Set(this.masterSecretArns).size === 1 ? this.masterSecretArns[0] : '') });
     }

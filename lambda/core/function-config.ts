@@ -37,9 +37,10 @@ export interface FunctionConfig {
   rdsResources: RdsArn[];
   /**
    * ROTOR_MASTER_SECRET_ARNS: the master secret the deployment granted (alternating users; the
-   * CDK sets it only when there is one; comma-separated ARNs are read). A hint only: when there is exactly one, a container's first
-   * createSecret/setSecret reads its AWSCURRENT with DescribeSecret, and uses the read only if
-   * AWSCURRENT's `masterarn` names that very ARN. It allows nothing (IAM does).
+   * CDK sets it only when there is one; comma-separated ARNs are read). A hint only: when there
+   * is exactly one, a container's first createSecret/setSecret reads its AWSCURRENT with
+   * DescribeSecret, and uses the read only if AWSCURRENT's `masterarn` names that very ARN. It
+   * allows nothing (IAM does).
    */
   masterSecretArns: string[];
   /** AWS_REGION: the Region the function runs in. */

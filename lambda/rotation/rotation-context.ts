@@ -287,7 +287,8 @@ export class RotationContext {
     }
   }
 
-  private once<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  /** `fn`'s promise, made once per step (invocation) for `key`: what a step reads or derives once. */
+  once<T>(key: string, fn: () => Promise<T>): Promise<T> {
     let p = this.cache.get(key) as Promise<T> | undefined;
     if (!p) {
       p = fn();

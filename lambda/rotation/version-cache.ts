@@ -24,20 +24,28 @@ export class VersionCache {
   get(secretId: string, versionId: string): string | undefined {
     const key = `${secretId}\n${versionId}`;
     const v = this.values.get(key);
-    if (v !== undefined) {
-      // Least recently used goes first.
-      this.values.delete(key);
-      this.values.set(key, v);
-    }
+    // Least recently used goes first.
+    if (v !== undefined) this.setNewest(this.values, key, v);
     return v;
   }
 
   put(secretId: string, versionId: string, secretString: string | undefined): void {
     if (secretString === undefined) return;
-    const key = `${secretId}\n${versionId}`;
-    this.values.delete(key);
-    this.values.set(key, secretString);
-    while (this.values.size > this.maxEntries) this.values.delete(this.values.keys().next().value as string);
+    this.setNewest(this.values, `${secretId}\n${versionId}`, secretString);
+  }
+
+  /** Sets `key` as the newest entry of `map`; the oldest go beyond maxEntries. */
+  private setNewest<T>(map: Map<string, T>, key: string, value: T): void {
+    map.delete(key);
+    map.set(key, value);
+    while (map.size > this.maxEntries) map.delete(map.keys().next().value as string);
+  }
+
+  /** The entry of `key`, removed (taken once). */
+  private static take<T>(map: Map<string, T>, key: string): T | undefined {
+    const v = map.get(key);
+    map.delete(key);
+    return v;
   }
 
   /** The version this container last saw carrying AWSCURRENT, if its value is cached. */
@@ -57,10 +65,7 @@ export class VersionCache {
    * of the same token may then write the tag in the round trip of its DescribeSecret.
    */
   setTargetToRecord(secretId: string, token: string, fingerprint: string): void {
-    const key = `${secretId}\n${token}`;
-    this.targetsToRecord.delete(key);
-    this.targetsToRecord.set(key, fingerprint);
-    while (this.targetsToRecord.size > this.maxEntries) this.targetsToRecord.delete(this.targetsToRecord.keys().next().value as string);
+    this.setNewest(this.targetsToRecord, `${secretId}\n${token}`, fingerprint);
   }
 
   /**
@@ -71,26 +76,18 @@ export class VersionCache {
    * very same credential (RotationContext.login), else the session is closed.
    */
   setNextLogin(secretId: string, token: string, next: NextLogin): void {
-    const key = `${secretId}\n${token}`;
-    this.nextLogins.delete(key);
-    this.nextLogins.set(key, next);
-    while (this.nextLogins.size > this.maxEntries) this.nextLogins.delete(this.nextLogins.keys().next().value as string);
+    this.setNewest(this.nextLogins, `${secretId}\n${token}`, next);
   }
 
   /** The credentials `step` of `token` may log in with before DescribeSecret answers, taken (once). */
   takeNextLogin(secretId: string, token: string, step: string): EarlyCredential[] {
-    const key = `${secretId}\n${token}`;
-    const next = this.nextLogins.get(key);
-    this.nextLogins.delete(key);
+    const next = VersionCache.take(this.nextLogins, `${secretId}\n${token}`);
     return next && next.step === step ? next.credentials : [];
   }
 
   /** The fingerprint testSecret proved for this token and the tag lacked, taken (once). */
   takeTargetToRecord(secretId: string, token: string): string | undefined {
-    const key = `${secretId}\n${token}`;
-    const fp = this.targetsToRecord.get(key);
-    this.targetsToRecord.delete(key);
-    return fp;
+    return VersionCache.take(this.targetsToRecord, `${secretId}\n${token}`);
   }
 
   /**

@@ -28,16 +28,9 @@ export class AlternatingUsersStrategy implements RotationStrategy {
   readonly name = 'alternating-users';
   readonly mayDiffer = ['username'] as const;
 
-  /** The master credential of each step (read and checked once per step). */
-  private readonly masters = new WeakMap<RotationContext, Promise<DatabaseSecret>>();
-
+  /** The master credential of the step (read and checked once per step). */
   private master(current: DatabaseSecret, ctx: RotationContext): Promise<DatabaseSecret> {
-    let m = this.masters.get(ctx);
-    if (!m) {
-      m = masterCredentialFor(current, ctx);
-      this.masters.set(ctx, m);
-    }
-    return m;
+    return ctx.once('master credential', () => masterCredentialFor(current, ctx));
   }
 
   /** The master credential resolves, is on the same server, and its TLS mode is allowed. */
