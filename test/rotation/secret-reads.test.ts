@@ -10,6 +10,7 @@
 import { startBed, type ReliabilityBed } from '../reliability/support/reliability-kit';
 import { CreateSecretCommand, DescribeSecretCommand, PutSecretValueCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { RotationContext } from '../../lambda/rotation/rotation-context';
+import type { InterceptedCall } from '../../local';
 
 jest.setTimeout(60_000);
 
@@ -19,14 +20,30 @@ beforeAll(async () => {
 });
 afterAll(async () => bed?.stop());
 
-/** The calls the function makes, by step, for one rotation of `arn` (the test's own calls are not counted). */
-async function callsPerStep(arn: string, fn: string): Promise<Record<string, string[]>> {
-  const calls: Record<string, string[]> = {};
+/**
+ * Watches the rotations of `arn`: `step()` is the step last invoked for it, and `onCall` sees each
+ * call the endpoint receives (both phases; it may hold a call by not returning yet). `stop()`
+ * removes both hooks.
+ */
+function watchSteps(arn: string, onCall: (c: InterceptedCall, step: string) => unknown): { step(): string; stop(): void } {
   let step = 'none';
   bed.local.observeInvocations((e) => {
     if (e.secretArn === arn && e.phase === 'start') step = e.step;
   });
-  bed.local.faults.setInterceptor((c) => {
+  bed.local.faults.setInterceptor((c) => onCall(c, step) as void | Promise<void>);
+  return {
+    step: () => step,
+    stop: () => {
+      bed.local.faults.setInterceptor(undefined);
+      bed.local.observeInvocations(undefined);
+    },
+  };
+}
+
+/** The calls the function makes, by step, for one rotation of `arn` (the test's own calls are not counted). */
+async function callsPerStep(arn: string, fn: string): Promise<Record<string, string[]>> {
+  const calls: Record<string, string[]> = {};
+  const watch = watchSteps(arn, (c, step) => {
     if (c.phase !== 'before' || step === 'none' || c.op === 'RotateSecret') return;
     const what = c.op === 'GetSecretValue' ? `GetSecretValue(${c.input.VersionStage ?? c.input.VersionId}${c.input.SecretId === arn ? '' : ', other secret'})` : c.op;
     (calls[step] ??= []).push(what);
@@ -35,8 +52,7 @@ async function callsPerStep(arn: string, fn: string): Promise<Record<string, str
     const outcome = await bed.rotate(arn, fn);
     expect(outcome.eventName).toBe('RotationSucceeded');
   } finally {
-    bed.local.faults.setInterceptor(undefined);
-    bed.local.observeInvocations(undefined);
+    watch.stop();
   }
   for (const k of Object.keys(calls)) calls[k].sort();
   return calls;
@@ -49,15 +65,11 @@ async function callsPerStep(arn: string, fn: string): Promise<Record<string, str
  * only came after the other's answer (or not at all).
  */
 async function finishSecretOrder(arn: string, fn: string): Promise<{ tagWithDescribe: boolean; events: string[]; eventName: string }> {
-  let step = 'none';
   const events: string[] = [];
   let held: 'none' | 'holding' | 'done' = 'none';
   let release: () => void = () => undefined;
   let tagWithDescribe = false;
-  bed.local.observeInvocations((e) => {
-    if (e.secretArn === arn && e.phase === 'start') step = e.step;
-  });
-  bed.local.faults.setInterceptor(async (c) => {
+  const watch = watchSteps(arn, async (c, step) => {
     if (step !== 'finishSecret' || c.input.SecretId !== arn) return;
     events.push(`${c.op} ${c.phase}`);
     if (c.phase !== 'before' || (c.op !== 'DescribeSecret' && c.op !== 'TagResource')) return;
@@ -76,8 +88,7 @@ async function finishSecretOrder(arn: string, fn: string): Promise<{ tagWithDesc
     const outcome = await bed.rotate(arn, fn);
     return { tagWithDescribe, events, eventName: outcome.eventName };
   } finally {
-    bed.local.faults.setInterceptor(undefined);
-    bed.local.observeInvocations(undefined);
+    watch.stop();
   }
 }
 
@@ -135,16 +146,12 @@ test('alternating users, warm container: the master is read in the same round tr
  * `masterWithDescribe` is true when both were in flight together (one round trip).
  */
 async function createSecretMasterRead(arn: string, masterArn: string, fn: string): Promise<{ masterWithDescribe: boolean; masterReads: string[]; eventName: string }> {
-  let step = 'none';
   let heldOnce = false;
   let masterArrived: () => void = () => undefined;
   const arrived = new Promise<void>((resolve) => (masterArrived = resolve));
   let masterWithDescribe = false;
   const masterReads: string[] = [];
-  bed.local.observeInvocations((e) => {
-    if (e.secretArn === arn && e.phase === 'start') step = e.step;
-  });
-  bed.local.faults.setInterceptor(async (c) => {
+  const watch = watchSteps(arn, async (c, step) => {
     if (step !== 'createSecret' || c.phase !== 'before') return;
     if (c.op === 'GetSecretValue' && c.input.SecretId !== arn) {
       masterReads.push(String(c.input.SecretId));
@@ -161,8 +168,7 @@ async function createSecretMasterRead(arn: string, masterArn: string, fn: string
     const outcome = await bed.rotate(arn, fn);
     return { masterWithDescribe, masterReads, eventName: outcome.eventName };
   } finally {
-    bed.local.faults.setInterceptor(undefined);
-    bed.local.observeInvocations(undefined);
+    watch.stop();
   }
 }
 
@@ -211,11 +217,7 @@ test('the first rotation: when the target tag cannot be written, AWSCURRENT does
   const { arn } = await bed.roleWithSecret('reads_tagfail');
   const before = await bed.current(arn);
   const calls: string[] = [];
-  let step = 'none';
-  bed.local.observeInvocations((e) => {
-    if (e.secretArn === arn && e.phase === 'start') step = e.step;
-  });
-  bed.local.faults.setInterceptor((c) => {
+  const watch = watchSteps(arn, (c, step) => {
     if (c.phase === 'before' && step === 'finishSecret') calls.push(c.op);
   });
   bed.local.faults.inject({ op: 'TagResource', error: 'AccessDeniedException' });
@@ -226,8 +228,7 @@ test('the first rotation: when the target tag cannot be written, AWSCURRENT does
     expect(outcome.errorMessage).toMatch(/\[permission\] Secrets Manager TagResource on the secret failed/);
   } finally {
     bed.local.faults.clear();
-    bed.local.faults.setInterceptor(undefined);
-    bed.local.observeInvocations(undefined);
+    watch.stop();
   }
   // The write was refused (the endpoint's fault answers before its interceptor sees a call); the labels never moved.
   expect(calls).toEqual(['DescribeSecret']);
@@ -283,14 +284,13 @@ test('alternating users, setSecret: the master logs in while the AWSCURRENT prob
  */
 async function loginsPerStep(arn: string, fn: string, opts: { duringDescribe?: (step: string) => Promise<void> } = {}) {
   const { PostgresEngine } = require('../../lambda/rotation/engines/postgres') as typeof import('../../lambda/rotation/engines/postgres');
-  let step = 'none';
   const connects: Record<string, number> = {};
   const closes: Record<string, number> = {};
   const loginWithDescribe: Record<string, number> = {};
   let connected: () => void = () => undefined;
   const realConnect = PostgresEngine.prototype.connect;
   const connect = jest.spyOn(PostgresEngine.prototype, 'connect').mockImplementation(async function (this: InstanceType<typeof PostgresEngine>, s, settings) {
-    const at = step;
+    const at = watch.step();
     connects[at] = (connects[at] ?? 0) + 1;
     connected();
     const session = await realConnect.call(this, s, settings);
@@ -301,11 +301,8 @@ async function loginsPerStep(arn: string, fn: string, opts: { duringDescribe?: (
     };
     return session;
   });
-  bed.local.observeInvocations((e) => {
-    if (e.secretArn === arn && e.phase === 'start') step = e.step;
-  });
   const held = new Set<string>();
-  bed.local.faults.setInterceptor(async (c) => {
+  const watch = watchSteps(arn, async (c, step) => {
     // The step's first DescribeSecret only (not the test's own calls from duringDescribe).
     if (c.phase !== 'before' || c.op !== 'DescribeSecret' || c.input.SecretId !== arn || (step !== 'setSecret' && step !== 'testSecret') || held.has(step)) return;
     const at = step;
@@ -323,8 +320,7 @@ async function loginsPerStep(arn: string, fn: string, opts: { duringDescribe?: (
     return { outcome, connects, closes, loginWithDescribe };
   } finally {
     connect.mockRestore();
-    bed.local.faults.setInterceptor(undefined);
-    bed.local.observeInvocations(undefined);
+    watch.stop();
   }
 }
 
