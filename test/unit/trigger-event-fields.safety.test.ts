@@ -1,23 +1,15 @@
 import { arrayAt, eventBridgeId, isObject, isSecretArn, objectAt, optionalArray, optionalObject, optionalString, parseSecretId, parseTagFilters, stringAt } from '../../lambda/trigger/events/fields';
 import { GLOBAL_EVENTS_REGION, ScopeCheck, parseArn, scopeFromFunctionArn } from '../../lambda/trigger/events/scope';
 import { InvalidTriggerEventError } from '../../lambda/trigger/events/trigger-request';
+import { thrownError } from '../support/rotation-error';
 
 /**
  * The trigger's readers for untrusted event JSON (lambda/trigger/events/fields.ts)
  * and its account/Region scope (scope.ts). Every refusal is an invalid-event
  * error naming the path, never the value.
  */
-function refusal(fn: () => unknown): InvalidTriggerEventError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof InvalidTriggerEventError) return e;
-    throw e;
-  }
-  throw new Error('accepted');
-}
 const refused = (fn: () => unknown, message: RegExp) => {
-  const e = refusal(fn);
+  const e = thrownError(InvalidTriggerEventError, fn);
   expect(e.category).toBe('invalid-event');
   expect(e.message).toMatch(message);
   expect(e.action).toBe('Fix the event producer; this event is not retried.');
@@ -67,7 +59,7 @@ describe('field readers', () => {
   });
 
   test('messages never carry the value', () => {
-    const e = refusal(() => parseSecretId('secret value with spaces', 'detail.secretIds[0]'));
+    const e = thrownError(InvalidTriggerEventError, () => parseSecretId('secret value with spaces', 'detail.secretIds[0]'));
     expect(e.message).not.toContain('secret value');
   });
 });
