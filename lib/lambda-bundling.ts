@@ -125,6 +125,7 @@ export function rotorBundling(): BundlingOptions {
     sourceMap: BUNDLE_OPTIONS.sourcemap,
     externalModules: BUNDLE_OPTIONS.external,
     mainFields: BUNDLE_OPTIONS.mainFields,
+    esbuildArgs: Object.fromEntries(Object.entries(BUNDLE_OPTIONS.supported).map(([k, v]) => [`--supported:${k}`, String(v)])),
   };
 }
 
