@@ -12,6 +12,8 @@ const BUNDLE = path.join(ROOT, 'dist/rotation/index.js');
 /** Optional second bundle (e.g. built from an older commit) measured the same way, reported as `before`. */
 const BEFORE_BUNDLE = process.env.ROTOR_BENCH_BEFORE_BUNDLE;
 const ROUNDS = Number(process.env.ROTOR_BENCH_ROUNDS ?? 15);
+/** Only these cases, e.g. `mariadb.alternating-users,postgres.single-user` (default: every engine x strategy). */
+const ONLY = process.env.ROTOR_BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
 /** Added to every Secrets Manager call by the local endpoint (an AWS Region costs roughly 10-30 ms a call). */
 const DELAY_MS = 15;
 /** The contract's minimum sequential round trips per step (docs/architecture.md). */
@@ -72,9 +74,11 @@ export async function run(): Promise<Record<string, unknown>> {
   };
   try {
     for (const engine of ['postgres', 'mariadb'] as const) {
+      const strategies = STRATEGIES.filter((s) => !ONLY || ONLY.includes(`${engine}.${s}`));
+      if (strategies.length === 0) continue;
       const db = await startDemoServer(engine);
       try {
-        for (const strategy of STRATEGIES) {
+        for (const strategy of strategies) {
           const byBundle = await measure(local, log, db, strategy, bundles);
           figures[`${db.engine}.${strategy}`] = bundles.length === 1 ? byBundle.after : byBundle;
         }

@@ -168,6 +168,16 @@ describe('syncAlternateUser on MariaDB', () => {
     expect(first.some((s) => /^CREATE USER/.test(s.sql))).toBe(true);
     const second = await record('steady-Pw-2');
     expect(second.filter((s) => /^(GRANT|REVOKE|DROP|ALTER|SET DEFAULT ROLE|CREATE)/.test(s.sql))).toEqual([]);
+    // The usual rotation in five statements (each a round trip): nothing but the password changed,
+    // so nothing is read again.
+    expect(second.map((s) => s.sql.split(/ (FROM|FOR|=) /)[0])).toEqual([
+      'SELECT User AS user, Host AS host, ssl_type AS sslType, ssl_cipher AS sslCipher, x509_issuer AS x509Issuer, x509_subject AS x509Subject, max_questions AS maxQuestions, max_updates AS maxUpdates, max_connections AS maxConnections, max_user_connections AS maxUserConnections, max_statement_time AS maxStatementTime, default_role AS defaultRole',
+      'SHOW CREATE USER ?@?',
+      'SET PASSWORD',
+      'SHOW GRANTS',
+      'SHOW GRANTS',
+    ]);
+    expect(second[0].values).toEqual([source, target]);
     await expectSameAsSource(target, source);
     await expect(canLoginMariadb(server, target, 'steady-Pw-2', { ssl: 'verify-full' })).resolves.toBe(true);
 
@@ -178,6 +188,27 @@ describe('syncAlternateUser on MariaDB', () => {
       expect(carrying.length).toBe(1);
       expect(carrying[0]).toMatch(/^(CREATE USER IF NOT EXISTS \?@\? IDENTIFIED BY PASSWORD \?|SET PASSWORD FOR \?@\? = \?)$/);
     }
+  });
+
+  test('what was changed is read back: a grant the server took without applying fails the sync as ALTERNATE_USER_DIFFERS', async () => {
+    const source = unique('readback');
+    const target = `${source}_clone`;
+    await createSource(source, 'source-Pw-1');
+    await sync(target, source, 'readback-Pw-1');
+    await q('GRANT SELECT ON appdb.* TO ?@?', [source, '%']);
+    // MariaDB shows one line per level (SELECT, SHOW VIEW ON appdb.*): the sync revokes the
+    // target's and grants that line. The GRANT answers OK without reaching the server (as if another session
+    // revoked it at once): only reading the grants again shows the target still lacks it.
+    const e = await rotationFailure(withSession(masterSecret(), async (admin) => {
+      const conn = (admin as unknown as { conn: { query: (o: { sql: string }) => Promise<unknown> } }).conn;
+      const original = conn.query.bind(conn);
+      conn.query = (o) => (/^GRANT SELECT, SHOW VIEW ON `appdb`/.test(o.sql) ? Promise.resolve([{ affectedRows: 0 }, undefined]) : original(o));
+      await admin.syncAlternateUser({ target, source, baseUser: source, password: 'readback-Pw-2' });
+    }));
+    expect(e.category).toBe('conflict');
+    expect(e.code).toBe('ALTERNATE_USER_DIFFERS');
+    expect(e.message).toMatch(/grants \(missing: privileges SELECT, SHOW VIEW ON `appdb`\.\*; extra: none\)/);
+    expect(e.message).not.toContain('readback-Pw-2');
   });
 
   test('grants follow the source: added, revoked, and grants of the target alone removed', async () => {

@@ -62,23 +62,35 @@ export const defaultRolesKey = (a: AccountProps) => JSON.stringify(a.defaultRole
 
 /** Every host entry of a user (roles excluded), with TLS requirement, limits and default roles. */
 export async function accountsOf(db: StatementRunner, user: string): Promise<AccountProps[]> {
-  const what = `look up the accounts of ${JSON.stringify(user)}`;
-  const columns = 'Host AS host, ssl_type AS sslType, ssl_cipher AS sslCipher, x509_issuer AS x509Issuer, x509_subject AS x509Subject, '
+  return (await accountsOfUsers(db, [user])).get(user) ?? [];
+}
+
+/**
+ * accountsOf for several users in one statement (two on MySQL 8: its default roles are in a table
+ * of their own): alternating users reads the current and the alternate user together.
+ */
+export async function accountsOfUsers(db: StatementRunner, users: readonly string[]): Promise<Map<string, AccountProps[]>> {
+  const what = `look up the accounts of ${users.map((u) => JSON.stringify(u)).join(' and ')}`;
+  const columns = 'User AS user, Host AS host, ssl_type AS sslType, ssl_cipher AS sslCipher, x509_issuer AS x509Issuer, x509_subject AS x509Subject, '
     + 'max_questions AS maxQuestions, max_updates AS maxUpdates, max_connections AS maxConnections, max_user_connections AS maxUserConnections';
+  const among = `User IN (${users.map(() => '?').join(', ')})`;
   const rows = db.flavor === 'mariadb'
     // MariaDB's mysql.user is a view over mysql.global_priv (its JSON: ssl_type, x509_issuer, max_questions, ...).
-    ? await db.rows(what, `SELECT ${columns}, max_statement_time AS maxStatementTime, default_role AS defaultRole FROM mysql.user WHERE User = ? AND is_role <> 'Y' ORDER BY Host`, [user], SYNC_CONTEXT)
-    : await db.rows(what, `SELECT ${columns} FROM mysql.user WHERE User = ? ORDER BY Host`, [user], SYNC_CONTEXT);
+    ? await db.rows(what, `SELECT ${columns}, max_statement_time AS maxStatementTime, default_role AS defaultRole FROM mysql.user WHERE ${among} AND is_role <> 'Y' ORDER BY User, Host`, [...users], SYNC_CONTEXT)
+    : await db.rows(what, `SELECT ${columns} FROM mysql.user WHERE ${among} ORDER BY User, Host`, [...users], SYNC_CONTEXT);
   const defaults = new Map<string, Array<{ user: string; host?: string }>>();
+  const key = (user: string, host: string) => JSON.stringify([user, host]);
   if (db.flavor === 'mysql8' && rows.length > 0) {
-    const roleRows = await db.rows(`read the default roles of ${JSON.stringify(user)}`,
-      'SELECT HOST AS host, DEFAULT_ROLE_USER AS roleUser, DEFAULT_ROLE_HOST AS roleHost FROM mysql.default_roles WHERE USER = ? ORDER BY 2, 3', [user], SYNC_CONTEXT);
+    const roleRows = await db.rows(`read the default roles of ${users.map((u) => JSON.stringify(u)).join(' and ')}`,
+      `SELECT USER AS user, HOST AS host, DEFAULT_ROLE_USER AS roleUser, DEFAULT_ROLE_HOST AS roleHost FROM mysql.default_roles WHERE USER IN (${users.map(() => '?').join(', ')}) ORDER BY 1, 2, 3, 4`, [...users], SYNC_CONTEXT);
     for (const r of roleRows) {
-      const host = text(r.host);
-      defaults.set(host, [...(defaults.get(host) ?? []), { user: text(r.roleUser), host: text(r.roleHost) }]);
+      const k = key(text(r.user), text(r.host));
+      defaults.set(k, [...(defaults.get(k) ?? []), { user: text(r.roleUser), host: text(r.roleHost) }]);
     }
   }
-  return rows.map((row) => {
+  const byUser = new Map<string, AccountProps[]>(users.map((u) => [u, []]));
+  for (const row of rows) {
+    const user = text(row.user);
     const host = text(row.host);
     const props = accountProps(row, db.flavor);
     if (!props) {
@@ -88,9 +100,12 @@ export async function accountsOf(db: StatementRunner, user: string): Promise<Acc
     }
     const defaultRoles = db.flavor === 'mariadb'
       ? (text(row.defaultRole) ? [{ user: text(row.defaultRole) }] : [])
-      : defaults.get(host) ?? [];
-    return { host, ...props, defaultRoles };
-  });
+      : defaults.get(key(user, host)) ?? [];
+    // By exact name: a CHAR column also matches a name with trailing spaces added (PAD SPACE), and
+    // such a row is another user's account, never one of these.
+    byUser.get(user)?.push({ host, ...props, defaultRoles });
+  }
+  return byUser;
 }
 
 export async function accountOf(db: StatementRunner, user: string, host: string): Promise<AccountProps> {

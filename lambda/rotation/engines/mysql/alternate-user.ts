@@ -1,5 +1,5 @@
 import type { AlternateUserSync } from '../engine';
-import { accountOf, accountsOf, defaultRolesKey, limitsKey, requireKey, type AccountProps } from './accounts';
+import { accountOf, accountsOfUsers, defaultRolesKey, limitsKey, requireKey, type AccountProps } from './accounts';
 import { accountLabel, MARIADB_MAX_USERNAME, MYSQL_MAX_USERNAME, type StatementRunner } from './common';
 import { SYNC_CONTEXT } from './errors';
 import { grantKey, grantStatement, parseGrantLine, type GrantLine } from './grants';
@@ -12,6 +12,11 @@ import { createWithPasswordHash, hashablePluginOf, setPasswordHash } from './pas
  * revokes included; password hashes never copied), then its default roles, TLS requirement and
  * resource limits; finally read everything back and compare. Host entries of `target` that
  * `source` lacks are dropped: they would keep an older password and stale privileges.
+ *
+ * Statements, for the usual rotation (the alternate user exists and already equals the current
+ * one, one host entry): 5 - both users' accounts in one SELECT, the alternate's plugin, its new
+ * password, both users' grants. Only what changed the account is read back: when nothing but the
+ * password was set, the reads before it are what a read-back would return.
  * `baseUser` is not needed: objects belong to their DEFINER, not to an owner to be kept.
  *
  * MariaDB paths are tested against a real server; the MySQL 8 / 5.7 paths (SHOW GRANTS with
@@ -20,15 +25,16 @@ import { createWithPasswordHash, hashablePluginOf, setPasswordHash } from './pas
  */
 export async function syncAlternateUser(db: StatementRunner, { target, source, password }: AlternateUserSync): Promise<void> {
   checkAlternateNames(db, target, source);
-  const sourceAccounts = await accountsOf(db, source);
+  const accounts = await accountsOfUsers(db, [source, target]);
+  const sourceAccounts = accounts.get(source) ?? [];
   if (sourceAccounts.length === 0) {
     throw db.error('configuration', 'NO_SUCH_USER', `copy the privileges of ${JSON.stringify(source)}`,
       `no account with the user name ${JSON.stringify(source)} (the current user) exists on the server`,
       'Fix "username" in the AWSCURRENT secret, or create that user; nothing was changed.');
   }
   const sourceHosts = new Set(sourceAccounts.map((a) => a.host));
-  const targetAccounts = await accountsOf(db, target);
-  const existing = new Set(targetAccounts.map((a) => a.host));
+  const targetAccounts = accounts.get(target) ?? [];
+  const existing = new Map(targetAccounts.map((a) => [a.host, a]));
   // Every password is set as a hash of the account's plugin (an existing alternate account keeps
   // its own, a new one gets the current user's): refused here, before anything is changed, when
   // the function cannot compute it (password.ts).
@@ -42,7 +48,7 @@ export async function syncAlternateUser(db: StatementRunner, { target, source, p
       'DROP USER ?@?', [target, extra.host], [], SYNC_CONTEXT);
   }
   for (const account of sourceAccounts) {
-    await syncAccount(db, source, account, target, existing.has(account.host), plugins.get(account.host)!, password);
+    await syncAccount(db, source, account, target, existing.get(account.host), plugins.get(account.host)!, password);
   }
 }
 
@@ -69,14 +75,15 @@ function checkAlternateNames(db: StatementRunner, target: string, source: string
   }
 }
 
-async function syncAccount(db: StatementRunner, source: string, wanted: AccountProps, target: string, exists: boolean, plugin: HashablePlugin, password: string): Promise<void> {
+/** `before`: the target's account as read before the sync (undefined: it did not exist). */
+async function syncAccount(db: StatementRunner, source: string, wanted: AccountProps, target: string, before: AccountProps | undefined, plugin: HashablePlugin, password: string): Promise<void> {
   const host = wanted.host;
   const label = accountLabel(target, host);
   let created = false;
-  if (!exists) created = await createWithPasswordHash(db, target, host, plugin, password, `create ${label}`, SYNC_CONTEXT);
+  if (!before) created = await createWithPasswordHash(db, target, host, plugin, password, `create ${label}`, SYNC_CONTEXT);
   if (!created) await setPasswordHash(db, { user: target, host }, plugin, password, `change the password of ${label}`, SYNC_CONTEXT);
   try {
-    await copyAccount(db, source, wanted, target, host, label);
+    await copyAccount(db, source, wanted, target, host, label, before);
   } catch (e) {
     // An account this call created and could not finish is dropped: no half-made user (with the
     // pending password and the wrong privileges) stays behind. A failed drop keeps the first error.
@@ -85,14 +92,25 @@ async function syncAccount(db: StatementRunner, source: string, wanted: AccountP
   }
 }
 
-/** Grants, default roles, TLS requirement and limits of `source` onto `target`, then read back and compared. */
-async function copyAccount(db: StatementRunner, source: string, wanted: AccountProps, target: string, host: string, label: string): Promise<void> {
+/**
+ * Grants, default roles, TLS requirement and limits of `source` onto `target`, then read back and
+ * compared. `before`: the target's account as read before (undefined: read it here).
+ */
+async function copyAccount(db: StatementRunner, source: string, wanted: AccountProps, target: string, host: string, label: string, before: AccountProps | undefined): Promise<void> {
   const grants = await grantsOf(db, source, host);
-  await syncGrants(db, target, host, grants);
+  const synced = await syncGrants(db, target, host, grants);
+  let changed = synced.changed;
 
-  const current = await accountOf(db, target, host);
-  if (defaultRolesKey(current) !== defaultRolesKey(wanted)) await setDefaultRoles(db, target, host, wanted);
+  // Grant statements leave TLS requirement, limits and default roles as they are (MariaDB keeps a
+  // default role even when REVOKE ALL took the role; a role revoked because the source lacks it is
+  // not among the source's default roles either, so they are set anyway): the first read holds.
+  const current = before ?? await accountOf(db, target, host);
+  if (defaultRolesKey(current) !== defaultRolesKey(wanted)) {
+    await setDefaultRoles(db, target, host, wanted);
+    changed = true;
+  }
   if (requireKey(current) !== requireKey(wanted) || limitsKey(current) !== limitsKey(wanted)) {
+    changed = true;
     const values: unknown[] = [target, host, ...wanted.require.values];
     const limits = wanted.limits.map(([option, value]) => {
       values.push(value);
@@ -103,13 +121,14 @@ async function copyAccount(db: StatementRunner, source: string, wanted: AccountP
       `ALTER USER ?@? REQUIRE ${wanted.require.clause} WITH ${limits.join(' ')}`, values, [], SYNC_CONTEXT);
   }
 
-  // Read back: what the server now says must equal what the source has.
-  const after = await accountOf(db, target, host);
+  // Read back: what the server now says must equal what the source has. When nothing was changed
+  // (the password aside, which no read shows), what was read before is what the server says.
+  const after = changed ? await accountOf(db, target, host) : current;
   const differences: string[] = [];
   if (requireKey(after) !== requireKey(wanted)) differences.push('TLS requirement (REQUIRE)');
   if (limitsKey(after) !== limitsKey(wanted)) differences.push('resource limits');
   if (defaultRolesKey(after) !== defaultRolesKey(wanted)) differences.push('default roles');
-  const have = (await grantsOf(db, target, host)).map(grantKey).sort();
+  const have = (changed ? await grantsOf(db, target, host) : synced.grants).map(grantKey).sort();
   const want = grants.map(grantKey).sort();
   if (have.join('\n') !== want.join('\n')) {
     const extra = have.filter((k) => !want.includes(k));
@@ -128,9 +147,10 @@ async function copyAccount(db: StatementRunner, source: string, wanted: AccountP
  * one by one (REVOKE ALL keeps proxy grants everywhere, and roles on MySQL); when the privilege
  * lines differ at all, REVOKE ALL PRIVILEGES, GRANT OPTION clears them (the server then also drops
  * grants on objects that no longer exist) and the source's lines are replayed. The target is not
- * the credential in use, so the moment without privileges harms no one.
+ * the credential in use, so the moment without privileges harms no one. Returns whether a statement
+ * was sent, and the target's grants as last read (before any statement, when none was).
  */
-async function syncGrants(db: StatementRunner, target: string, host: string, wanted: GrantLine[]): Promise<void> {
+async function syncGrants(db: StatementRunner, target: string, host: string, wanted: GrantLine[]): Promise<{ changed: boolean; grants: GrantLine[] }> {
   const label = accountLabel(target, host);
   const wantedKeys = new Set(wanted.map(grantKey));
   let current = await grantsOf(db, target, host);
@@ -151,11 +171,14 @@ async function syncGrants(db: StatementRunner, target: string, host: string, wan
   const have = new Set(current.map(grantKey));
   // Partial revokes (MySQL) restrict the grants before them, so they come last.
   const ordered = [...wanted.filter((g) => g.kind !== 'restriction'), ...wanted.filter((g) => g.kind === 'restriction')];
+  let granted = false;
   for (const g of ordered) {
     if (have.has(grantKey(g))) continue;
     const sql = grantStatement(g);
     await db.run(`${g.kind === 'restriction' ? 'restrict' : 'grant'} ${g.what} ${g.kind === 'restriction' ? 'for' : 'to'} ${label}`, sql, [target, host], [], SYNC_CONTEXT);
+    granted = true;
   }
+  return { changed: revoked || granted, grants: current };
 }
 
 async function setDefaultRoles(db: StatementRunner, target: string, host: string, wanted: AccountProps): Promise<void> {
