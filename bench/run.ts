@@ -17,6 +17,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<Record<string, 
   'rotation-under-load': () => import('./rotation-under-load.bench'),
   'rotation-latency': () => import('./rotation-latency.bench'),
   'cold-start': () => import('./cold-start.bench'),
+  'alternate-sync': () => import('./alternate-sync.bench'),
 };
 
 async function main(): Promise<void> {

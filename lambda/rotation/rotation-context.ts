@@ -319,7 +319,7 @@ export function connectionSettingsFor(secret: DatabaseSecret, config: FunctionCo
  */
 export function startEarlyLogins(credentials: EarlyCredential[], config: FunctionConfig, remainingMs: number): EarlyLogin[] {
   const out: EarlyLogin[] = [];
-  for (const { secret, whose } of credentials) {
+  for (const { secret, whose, warm } of credentials) {
     let settings: ConnectionSettings;
     try {
       settings = connectionSettingsFor(secret, config, remainingMs, whose);
@@ -327,7 +327,9 @@ export function startEarlyLogins(credentials: EarlyCredential[], config: Functio
       continue;
     }
     const session = engineFor(secret.engine).connect(secret, settings);
-    session.catch(() => undefined);
+    // Not awaited: a statement of the step queues behind it on the session.
+    if (warm) session.then((s) => s.warm?.()).catch(() => undefined);
+    else session.catch(() => undefined);
     out.push({ secret, tlsMode: settings.tlsMode, statementTimeoutMs: settings.statementTimeoutMs, session, taken: false });
   }
   return out;

@@ -125,6 +125,8 @@ export class VersionCache {
 export interface EarlyCredential {
   secret: DatabaseSecret;
   whose?: string;
+  /** An admin session for syncAlternateUser: warmed once logged in (DatabaseSession.warm). */
+  warm?: boolean;
 }
 
 /** See VersionCache.setNextLogin. */

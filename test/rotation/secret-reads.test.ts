@@ -282,18 +282,30 @@ test('alternating users, setSecret: the master logs in while the AWSCURRENT prob
  * round trip (sequential code only logs in after DescribeSecret's answer). `duringDescribe` runs
  * while a step's DescribeSecret is held, before it is answered.
  */
-async function loginsPerStep(arn: string, fn: string, opts: { duringDescribe?: (step: string) => Promise<void> } = {}) {
+async function loginsPerStep(arn: string, fn: string, opts: { duringDescribe?: (step: string) => Promise<void>; waitForWarm?: string } = {}) {
   const { PostgresEngine } = require('../../lambda/rotation/engines/postgres') as typeof import('../../lambda/rotation/engines/postgres');
   const connects: Record<string, number> = {};
   const closes: Record<string, number> = {};
   const loginWithDescribe: Record<string, number> = {};
+  // Sessions warmed (DatabaseSession.warm finished), by step; and how many of them while DescribeSecret was held.
+  const warms: Record<string, number> = {};
+  const warmedWithDescribe: Record<string, number> = {};
   let connected: () => void = () => undefined;
+  let warmed: () => void = () => undefined;
   const realConnect = PostgresEngine.prototype.connect;
   const connect = jest.spyOn(PostgresEngine.prototype, 'connect').mockImplementation(async function (this: InstanceType<typeof PostgresEngine>, s, settings) {
     const at = watch.step();
     connects[at] = (connects[at] ?? 0) + 1;
     connected();
     const session = await realConnect.call(this, s, settings);
+    const warm = session.warm?.bind(session);
+    if (warm) {
+      session.warm = async () => {
+        await warm();
+        warms[at] = (warms[at] ?? 0) + 1;
+        warmed();
+      };
+    }
     const close = session.close.bind(session);
     session.close = async () => {
       closes[at] = (closes[at] ?? 0) + 1;
@@ -313,11 +325,17 @@ async function loginsPerStep(arn: string, fn: string, opts: { duringDescribe?: (
       clearTimeout(timer);
     }
     loginWithDescribe[at] = connects[at] ?? 0;
+    if (opts.waitForWarm === at && !warms[at]) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([new Promise<void>((resolve) => (warmed = resolve)), new Promise((resolve) => (timer = setTimeout(resolve, 5000)))]);
+      clearTimeout(timer);
+    }
+    warmedWithDescribe[at] = warms[at] ?? 0;
     await opts.duringDescribe?.(at);
   });
   try {
     const outcome = await bed.rotate(arn, fn);
-    return { outcome, connects, closes, loginWithDescribe };
+    return { outcome, connects, closes, loginWithDescribe, warms, warmedWithDescribe };
   } finally {
     connect.mockRestore();
     watch.stop();
@@ -328,10 +346,11 @@ describe('setSecret and testSecret start their first login with DescribeSecret (
   test('single-user: setSecret logs in with AWSCURRENT and testSecret with AWSPENDING in the round trip of DescribeSecret, one login each, every session closed', async () => {
     const fn = bed.registerInProcess('early-login');
     const { name, arn } = await bed.roleWithSecret('early_login');
-    const { outcome, connects, closes, loginWithDescribe } = await loginsPerStep(arn, fn);
+    const { outcome, connects, closes, loginWithDescribe, warms } = await loginsPerStep(arn, fn);
     expect(outcome.eventName).toBe('RotationSucceeded');
     expect(loginWithDescribe).toEqual({ setSecret: 1, testSecret: 1 });
     expect(connects).toEqual({ setSecret: 1, testSecret: 1 });
+    expect(warms).toEqual({}); // no admin session to warm
     expect(closes).toEqual(connects);
     expect(await bed.canLogin(name, (await bed.current(arn)).password)).toBe(true);
   });
@@ -342,9 +361,12 @@ describe('setSecret and testSecret start their first login with DescribeSecret (
     const master = await bed.sm.send(new CreateSecretCommand({ Name: 'reads/master-early', SecretString: JSON.stringify(bed.f.secretFor(su.username, su.password)) }));
     const appPassword = await bed.f.createRole('early_alt');
     const secret = await bed.sm.send(new CreateSecretCommand({ Name: 'reads/alt-early', SecretString: JSON.stringify(bed.f.secretFor('early_alt', appPassword, { masterarn: master.ARN })) }));
-    const { outcome, connects, closes, loginWithDescribe } = await loginsPerStep(secret.ARN!, fn);
+    const { outcome, connects, closes, loginWithDescribe, warms, warmedWithDescribe } = await loginsPerStep(secret.ARN!, fn, { waitForWarm: 'setSecret' });
     expect(outcome.eventName).toBe('RotationSucceeded');
     expect(loginWithDescribe).toEqual({ setSecret: 2, testSecret: 1 });
+    // The master session was warmed for the sync while DescribeSecret was in flight; no other session.
+    expect(warmedWithDescribe.setSecret).toBe(1);
+    expect(warms).toEqual({ setSecret: 1 });
     // Both of setSecret's logins (the AWSCURRENT probe and the master) were the early ones: no third.
     expect(connects).toEqual({ setSecret: 2, testSecret: 1 });
     expect(closes).toEqual(connects);

@@ -26,6 +26,14 @@ export interface DatabaseSession {
    * owned by one user (PostgreSQL) use it as the owner of everything.
    */
   syncAlternateUser(opts: AlternateUserSync): Promise<void>;
+  /**
+   * Optional: makes a new admin session ready for syncAlternateUser's statements, for the time the
+   * step still waits on Secrets Manager (an early login, rotation-context.ts). PostgreSQL: a new
+   * backend reads the catalogs those statements use into its caches on first use (about 5 ms on
+   * the machines here, on the database server). Reads no user's data, changes nothing, and fails
+   * silently: the step's own statements then report.
+   */
+  warm?(): Promise<void>;
   close(): Promise<void>;
 }
 

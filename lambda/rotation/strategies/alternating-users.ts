@@ -39,10 +39,13 @@ export class AlternatingUsersStrategy implements RotationStrategy {
     ctx.tlsModeFor(await this.master(current, ctx), MASTER);
   }
 
-  /** setSecret logs in as AWSCURRENT (the probe) and as the master at the same time; createSecret checked both. */
+  /**
+   * setSecret logs in as AWSCURRENT (the probe) and as the master at the same time; createSecret
+   * checked both. The master session is warmed for syncAlternateUser.
+   */
   async setSecretLogins(ctx: RotationContext): Promise<EarlyCredential[]> {
     const current = (await ctx.current()).secret;
-    return [{ secret: current }, { secret: await this.master(current, ctx), whose: MASTER }];
+    return [{ secret: current }, { secret: await this.master(current, ctx), whose: MASTER, warm: true }];
   }
 
   async nextCredential(current: DatabaseSecret, password: string, ctx: RotationContext): Promise<DatabaseSecret> {
