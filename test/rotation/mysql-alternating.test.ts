@@ -168,16 +168,12 @@ describe('syncAlternateUser on MariaDB', () => {
     expect(first.some((s) => /^CREATE USER/.test(s.sql))).toBe(true);
     const second = await record('steady-Pw-2');
     expect(second.filter((s) => /^(GRANT|REVOKE|DROP|ALTER|SET DEFAULT ROLE|CREATE)/.test(s.sql))).toEqual([]);
-    // The usual rotation in five statements (each a round trip): nothing but the password changed,
-    // so nothing is read again.
-    expect(second.map((s) => s.sql.split(/ (FROM|FOR|=) /)[0])).toEqual([
-      'SELECT User AS user, Host AS host, ssl_type AS sslType, ssl_cipher AS sslCipher, x509_issuer AS x509Issuer, x509_subject AS x509Subject, max_questions AS maxQuestions, max_updates AS maxUpdates, max_connections AS maxConnections, max_user_connections AS maxUserConnections, max_statement_time AS maxStatementTime, default_role AS defaultRole',
-      'SHOW CREATE USER ?@?',
-      'SET PASSWORD',
-      'SHOW GRANTS',
-      'SHOW GRANTS',
-    ]);
+    // The usual rotation in six statements (each a round trip): nothing but the password changed,
+    // so what was read last is what is compared (no read-back).
+    const accounts = 'SELECT User AS user, Host AS host, ssl_type AS sslType, ssl_cipher AS sslCipher, x509_issuer AS x509Issuer, x509_subject AS x509Subject, max_questions AS maxQuestions, max_updates AS maxUpdates, max_connections AS maxConnections, max_user_connections AS maxUserConnections, max_statement_time AS maxStatementTime, default_role AS defaultRole';
+    expect(second.map((s) => s.sql.split(/ (FROM|FOR|=) /)[0])).toEqual([accounts, 'SHOW CREATE USER ?@?', 'SET PASSWORD', 'SHOW GRANTS', 'SHOW GRANTS', accounts]);
     expect(second[0].values).toEqual([source, target]);
+    expect(second[5].values).toEqual([target]);
     await expectSameAsSource(target, source);
     await expect(canLoginMariadb(server, target, 'steady-Pw-2', { ssl: 'verify-full' })).resolves.toBe(true);
 
@@ -209,6 +205,31 @@ describe('syncAlternateUser on MariaDB', () => {
     expect(e.code).toBe('ALTERNATE_USER_DIFFERS');
     expect(e.message).toMatch(/grants \(missing: privileges SELECT, SHOW VIEW ON `appdb`\.\*; extra: none\)/);
     expect(e.message).not.toContain('readback-Pw-2');
+  });
+
+  test('a change another session makes to the alternate user during the sync (TLS requirement, limits) is repaired', async () => {
+    const source = unique('race');
+    const target = `${source}_clone`;
+    await createSource(source, 'source-Pw-1');
+    await q('ALTER USER ?@? REQUIRE SSL WITH MAX_USER_CONNECTIONS 5', [source, '%']);
+    await sync(target, source, 'race-Pw-1');
+    let done = false;
+    await withSession(masterSecret(), async (admin) => {
+      const conn = (admin as unknown as { conn: { query: (o: { sql: string }) => Promise<unknown> } }).conn;
+      const original = conn.query.bind(conn);
+      conn.query = async (o) => {
+        // Another admin session, after the sync's first read of both accounts.
+        if (!done && /^SET PASSWORD/.test(o.sql)) {
+          done = true;
+          await q('ALTER USER ?@? REQUIRE NONE WITH MAX_USER_CONNECTIONS 0', [target, '%']);
+        }
+        return original(o);
+      };
+      await admin.syncAlternateUser({ target, source, baseUser: source, password: 'race-Pw-2' });
+    });
+    expect(done).toBe(true);
+    const rows = (await q('SELECT User AS u, ssl_type AS t, max_user_connections AS c FROM mysql.user WHERE User IN (?, ?) ORDER BY User', [source, target])).rows;
+    expect(rows.map((r) => [r.t, Number(r.c)])).toEqual([['ANY', 5], ['ANY', 5]]);
   });
 
   test('grants follow the source: added, revoked, and grants of the target alone removed', async () => {

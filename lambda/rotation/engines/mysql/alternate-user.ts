@@ -14,9 +14,11 @@ import { createWithPasswordHash, hashablePluginOf, setPasswordHash } from './pas
  * `source` lacks are dropped: they would keep an older password and stale privileges.
  *
  * Statements, for the usual rotation (the alternate user exists and already equals the current
- * one, one host entry): 5 - both users' accounts in one SELECT, the alternate's plugin, its new
- * password, both users' grants. Only what changed the account is read back: when nothing but the
- * password was set, the reads before it are what a read-back would return.
+ * one, one host entry): 6 - both users' accounts in one SELECT, the alternate's plugin, its new
+ * password, both users' grants, the alternate's account. What is compared at the end is read after
+ * the last statement that changed the account: when nothing but the password was set, that is
+ * the grants and account read just before (a change another session makes before those reads is
+ * repaired, as one after the read-back would go unseen anyway).
  * `baseUser` is not needed: objects belong to their DEFINER, not to an owner to be kept.
  *
  * MariaDB paths are tested against a real server; the MySQL 8 / 5.7 paths (SHOW GRANTS with
@@ -34,7 +36,7 @@ export async function syncAlternateUser(db: StatementRunner, { target, source, p
   }
   const sourceHosts = new Set(sourceAccounts.map((a) => a.host));
   const targetAccounts = accounts.get(target) ?? [];
-  const existing = new Map(targetAccounts.map((a) => [a.host, a]));
+  const existing = new Set(targetAccounts.map((a) => a.host));
   // Every password is set as a hash of the account's plugin (an existing alternate account keeps
   // its own, a new one gets the current user's): refused here, before anything is changed, when
   // the function cannot compute it (password.ts).
@@ -48,7 +50,7 @@ export async function syncAlternateUser(db: StatementRunner, { target, source, p
       'DROP USER ?@?', [target, extra.host], [], SYNC_CONTEXT);
   }
   for (const account of sourceAccounts) {
-    await syncAccount(db, source, account, target, existing.get(account.host), plugins.get(account.host)!, password);
+    await syncAccount(db, source, account, target, existing.has(account.host), plugins.get(account.host)!, password);
   }
 }
 
@@ -75,15 +77,14 @@ function checkAlternateNames(db: StatementRunner, target: string, source: string
   }
 }
 
-/** `before`: the target's account as read before the sync (undefined: it did not exist). */
-async function syncAccount(db: StatementRunner, source: string, wanted: AccountProps, target: string, before: AccountProps | undefined, plugin: HashablePlugin, password: string): Promise<void> {
+async function syncAccount(db: StatementRunner, source: string, wanted: AccountProps, target: string, exists: boolean, plugin: HashablePlugin, password: string): Promise<void> {
   const host = wanted.host;
   const label = accountLabel(target, host);
   let created = false;
-  if (!before) created = await createWithPasswordHash(db, target, host, plugin, password, `create ${label}`, SYNC_CONTEXT);
+  if (!exists) created = await createWithPasswordHash(db, target, host, plugin, password, `create ${label}`, SYNC_CONTEXT);
   if (!created) await setPasswordHash(db, { user: target, host }, plugin, password, `change the password of ${label}`, SYNC_CONTEXT);
   try {
-    await copyAccount(db, source, wanted, target, host, label, before);
+    await copyAccount(db, source, wanted, target, host, label);
   } catch (e) {
     // An account this call created and could not finish is dropped: no half-made user (with the
     // pending password and the wrong privileges) stays behind. A failed drop keeps the first error.
@@ -92,19 +93,13 @@ async function syncAccount(db: StatementRunner, source: string, wanted: AccountP
   }
 }
 
-/**
- * Grants, default roles, TLS requirement and limits of `source` onto `target`, then read back and
- * compared. `before`: the target's account as read before (undefined: read it here).
- */
-async function copyAccount(db: StatementRunner, source: string, wanted: AccountProps, target: string, host: string, label: string, before: AccountProps | undefined): Promise<void> {
+/** Grants, default roles, TLS requirement and limits of `source` onto `target`, then read back and compared. */
+async function copyAccount(db: StatementRunner, source: string, wanted: AccountProps, target: string, host: string, label: string): Promise<void> {
   const grants = await grantsOf(db, source, host);
   const synced = await syncGrants(db, target, host, grants);
   let changed = synced.changed;
 
-  // Grant statements leave TLS requirement, limits and default roles as they are (MariaDB keeps a
-  // default role even when REVOKE ALL took the role; a role revoked because the source lacks it is
-  // not among the source's default roles either, so they are set anyway): the first read holds.
-  const current = before ?? await accountOf(db, target, host);
+  const current = await accountOf(db, target, host);
   if (defaultRolesKey(current) !== defaultRolesKey(wanted)) {
     await setDefaultRoles(db, target, host, wanted);
     changed = true;
