@@ -232,6 +232,24 @@ describe('syncAlternateUser on MariaDB', () => {
     expect(rows.map((r) => [r.t, Number(r.c)])).toEqual([['ANY', 5], ['ANY', 5]]);
   });
 
+  test('mysql.user\'s columns have another collation of the connection\'s charset (a server installed with utf8mb4_general_ci, as Debian\'s packages are): the sync works', async () => {
+    const source = unique('coll');
+    const target = `${source}_clone`;
+    await createSource(source, 'source-Pw-1');
+    // mysql.user is a view; its is_role column has the collation of the view's making: here
+    // latin1_swedish_ci (this server's data directory was made so), on a Debian-packaged server
+    // utf8mb4_general_ci, against the connection's utf8mb4_unicode_ci: the same charset with another
+    // collation is refused (1267), another charset is converted. A connection in latin1 with another
+    // collation makes this server's view and the connection mismatch in the same way.
+    await withSession(masterSecret(), async (admin) => {
+      const conn = (admin as unknown as { conn: { query: (sql: string) => Promise<unknown> } }).conn;
+      await conn.query('SET NAMES latin1 COLLATE latin1_general_ci');
+      for (const pw of ['coll-Pw-2', 'coll-Pw-3']) await admin.syncAlternateUser({ target, source, baseUser: source, password: pw });
+    });
+    await expectSameAsSource(target, source);
+    await expect(canLoginMariadb(server, target, 'coll-Pw-3')).resolves.toBe(true);
+  });
+
   test('grants follow the source: added, revoked, and grants of the target alone removed', async () => {
     const source = unique('follow');
     const target = `${source}_clone`;

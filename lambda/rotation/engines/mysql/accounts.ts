@@ -76,7 +76,10 @@ export async function accountsOfUsers(db: StatementRunner, users: readonly strin
   const among = `User IN (${users.map(() => '?').join(', ')})`;
   const rows = db.flavor === 'mariadb'
     // MariaDB's mysql.user is a view over mysql.global_priv (its JSON: ssl_type, x509_issuer, max_questions, ...).
-    ? await db.rows(what, `SELECT ${columns}, max_statement_time AS maxStatementTime, default_role AS defaultRole FROM mysql.user WHERE ${among} AND is_role <> 'Y' ORDER BY User, Host`, [...users], SYNC_CONTEXT)
+    // Its is_role is an expression in the server's collation: against a plain 'Y' (the connection's
+    // collation, utf8mb4_unicode_ci) a server whose collation_server differs (e.g. utf8mb4_general_ci,
+    // Debian's packages) refuses with 1267 "Illegal mix of collations"; an explicit collation wins.
+    ? await db.rows(what, `SELECT ${columns}, max_statement_time AS maxStatementTime, default_role AS defaultRole FROM mysql.user WHERE ${among} AND is_role <> _utf8mb4'Y' COLLATE utf8mb4_bin ORDER BY User, Host`, [...users], SYNC_CONTEXT)
     : await db.rows(what, `SELECT ${columns} FROM mysql.user WHERE ${among} ORDER BY User, Host`, [...users], SYNC_CONTEXT);
   const defaults = new Map<string, Array<{ user: string; host?: string }>>();
   const key = (user: string, host: string) => JSON.stringify([user, host]);
