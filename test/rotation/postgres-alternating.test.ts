@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { Client } from 'pg';
 import { createRotationHandler } from '../../lambda/rotation/handler';
@@ -207,5 +208,36 @@ describe('alternating users on PostgreSQL', () => {
     const arn = await f.createSecret(f.secretFor(name, password));
     const outcome = await f.rotate(arn, arnAlt);
     expect(outcome.errorMessage).toMatch(/\[configuration\] the secret has no "masterarn"/);
+  });
+});
+
+describe('the master session\'s warm-up (DatabaseSession.warm, run on the early master login)', () => {
+  test('while a catalog it opens is locked (VACUUM FULL, REINDEX), it ends at its own limit, not the session\'s, and leaves the session\'s limit as it was', async () => {
+    const { PostgresEngine } = require('../../lambda/rotation/engines/postgres') as typeof import('../../lambda/rotation/engines/postgres');
+    const { parseDatabaseSecret } = require('../../lambda/core/database-secret') as typeof import('../../lambda/core/database-secret');
+    const master = parseDatabaseSecret(JSON.stringify(f.secretFor(MASTER, masterPassword)), 'AWSCURRENT');
+    // A limit the test would not outlive: a warm-up held to it fails the test by its timeout.
+    const session = await new PostgresEngine().connect(master, { tlsMode: 'verify-full', caFile: f.pg.caFile, connectTimeoutMs: 5000, statementTimeoutMs: 600_000 });
+    const client = (session as unknown as { client: Client }).client;
+    const locker = new Client({ host: 'localhost', port: f.pg.port, user: f.pg.superuser.username, password: f.pg.superuser.password, database: f.pg.database, ssl: { ca: readFileSync(f.pg.caFile!, 'utf8') } });
+    await locker.connect();
+    const limit = async () => (await client.query("SELECT current_setting('statement_timeout') AS s")).rows[0].s;
+    await session.warm!();
+    expect(await limit()).toBe('10min');
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE pg_auth_members IN ACCESS EXCLUSIVE MODE');
+      await session.warm!();
+      expect(await limit()).toBe('10min');
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      await locker.end();
+    }
+    try {
+      // Usable afterwards: the step's statements run as they would have.
+      await session.probe();
+    } finally {
+      await session.close();
+    }
   });
 });

@@ -9,6 +9,13 @@ export interface ConnectionSettings {
   statementTimeoutMs: number;
 }
 
+/**
+ * How long DatabaseSession.warm may take (the server cancels it then): a statement of the step may
+ * wait that long behind it, so an early session that was warmed is taken only while its statement
+ * limit plus this still fits the time left (RotationContext.login).
+ */
+export const WARM_LIMIT_MS = 250;
+
 /** A logged-in connection. */
 export interface DatabaseSession {
   /** The user the server says this session belongs to. */
@@ -31,7 +38,8 @@ export interface DatabaseSession {
    * step still waits on Secrets Manager (an early login, rotation-context.ts). PostgreSQL: a new
    * backend reads the catalogs those statements use into its caches on first use (about 5 ms on
    * the machines here, on the database server). Reads no user's data, changes nothing, and fails
-   * silently: the step's own statements then report.
+   * silently: the step's own statements then report. The server ends it within WARM_LIMIT_MS (a
+   * statement of the step sent meanwhile waits for it on the session).
    */
   warm?(): Promise<void>;
   close(): Promise<void>;

@@ -4,7 +4,7 @@ import type { Client, ClientConfig } from 'pg';
 import type { DatabaseSecret } from '../../core/database-secret';
 import { RotationError, type ErrorCategory } from '../../core/errors';
 import { redact } from '../../core/redact';
-import type { AlternateUserSync, ConnectionSettings, DatabaseEngine, DatabaseSession } from './engine';
+import { WARM_LIMIT_MS, type AlternateUserSync, type ConnectionSettings, type DatabaseEngine, type DatabaseSession } from './engine';
 import * as explain from './explanations';
 import { PG_SUPERUSER_ONLY_ATTRIBUTES as PG_SUPERUSER_ONLY } from './explanations';
 
@@ -124,9 +124,14 @@ class PostgresSession implements DatabaseSession {
     await this.run('change the password', this.alterPasswordSql(username, newPassword), [newPassword]);
   }
 
-  /** Opens the catalogs syncAlternateUser reads (no row of them is read); a failure is ignored. */
+  /**
+   * Opens the catalogs syncAlternateUser reads (no row of them is read); a failure is ignored. One
+   * simple-protocol message, so one implicit transaction: its SET LOCAL ends with it, succeeded or
+   * cancelled (a catalog locked by VACUUM FULL or REINDEX would otherwise hold the step's first
+   * statement up to the session's whole statement limit).
+   */
   async warm(): Promise<void> {
-    await this.client.query(PG_WARM_SQL).catch(() => undefined);
+    await this.client.query(`SET LOCAL statement_timeout = ${WARM_LIMIT_MS}; ${PG_WARM_SQL}`).catch(() => undefined);
   }
 
   /**
