@@ -37,7 +37,12 @@ export interface PasswordPolicy {
 }
 
 export interface RotationFunctionProps {
-  /** Entry file of the handler. @default lambda/rotation/index.ts */
+  /**
+   * Entry file of the handler, bundled with rotor's esbuild settings (CommonJS, everything bundled,
+   * `import()` compiled to `require()`: an `import()` of a module esbuild cannot see is then a
+   * `require`, which on Node 24 loads ES modules too, but not one with top-level await).
+   * @default lambda/rotation/index.ts
+   */
   readonly entry?: string;
   /** Rotation strategy of every secret this function rotates. @default 'single-user' */
   readonly strategy?: RotationStrategy;

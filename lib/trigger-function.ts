@@ -17,7 +17,12 @@ export interface TagFilter {
 export interface TriggerFunctionProps {
   /** Deployment id: the function only rotates secrets tagged `rotor:managed-by` = this. */
   readonly deploymentId: string;
-  /** Entry file of the handler. @default lambda/trigger/index.ts */
+  /**
+   * Entry file of the handler, bundled with rotor's esbuild settings (CommonJS, everything bundled,
+   * `import()` compiled to `require()`: an `import()` of a module esbuild cannot see is then a
+   * `require`, which on Node 24 loads ES modules too, but not one with top-level await).
+   * @default lambda/trigger/index.ts
+   */
   readonly entry?: string;
   /** Function timeout. @default Duration.minutes(5) */
   readonly timeout?: Duration;
