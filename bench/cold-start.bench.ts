@@ -14,6 +14,8 @@ const ROOT = path.resolve(__dirname, '..');
 /** The bundle measured (ROTOR_BENCH_BUNDLE: another build of it, e.g. to compare two commits). */
 const BUNDLE = process.env.ROTOR_BENCH_BUNDLE ?? path.join(ROOT, 'dist/rotation/index.js');
 const ROUNDS = Number(process.env.ROTOR_BENCH_ROUNDS ?? 10);
+/** Optional: an older build of the bundle measured in the same run (e.g. before a change), reported as `before*`. */
+const BEFORE_BUNDLE = process.env.ROTOR_BENCH_BEFORE_BUNDLE;
 const pw = () => randomBytes(16).toString('hex');
 
 /**
@@ -58,6 +60,7 @@ export async function run(): Promise<Record<string, unknown>> {
       const variants: Record<string, string> = {
         bundle: BUNDLE,
         ...(oneFile ? { bundleOneFile: oneFile } : {}),
+        ...(BEFORE_BUNDLE ? { bundleBefore: BEFORE_BUNDLE } : {}),
         sdkLoad: path.join(__dirname, 'cold-start-sdk-load.cjs'),
         sdkCall: path.join(__dirname, 'cold-start-sdk-call.cjs'),
         sdkCreateSecret: path.join(__dirname, 'cold-start-sdk-create.cjs'),
@@ -108,6 +111,12 @@ export async function run(): Promise<Record<string, unknown>> {
         ratioToSdkLoadAndOneCall: round(m.bundle / m.sdkCall),
         sdkCreateSecretMs: round(m.sdkCreateSecret),
         ratioToSdkCreateSecret: round(m.bundle / m.sdkCreateSecret),
+        ...(BEFORE_BUNDLE ? {
+          before: process.env.ROTOR_BENCH_BEFORE_LABEL ?? BEFORE_BUNDLE,
+          beforeToFirstStepMs: round(m.bundleBefore),
+          beforeRatioToSdkLoad: round(m.bundleBefore / m.sdkLoad),
+          beforeRatioToSdkCreateSecret: round(m.bundleBefore / m.sdkCreateSecret),
+        } : {}),
         ...(oneFile ? {
           oneFileBundleToFirstStepMs: round(m.bundleOneFile),
           oneFileBundleToFirstStepP90Ms: round(percentile(samples.bundleOneFile, 90)),
