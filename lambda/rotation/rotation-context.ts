@@ -4,7 +4,7 @@ import { RotationError, configurationError, conflictError, deadlineError } from 
 import type { FunctionConfig } from '../core/function-config';
 import type { RdsDirectory } from '../core/rds-directory';
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, type SecretMetadata, type SecretStore, type StoredVersion } from '../core/secret-store';
-import { WARM_LIMIT_MS, type ConnectionSettings, type DatabaseEngine, type DatabaseSession } from './engines/engine';
+import type { ConnectionSettings, DatabaseEngine, DatabaseSession } from './engines/engine';
 import { engineFor } from './engines';
 import { VersionCache, type EarlyCredential, type EarlyLogin, type Prefetched } from './version-cache';
 import type { RotationEvent } from './event';
@@ -263,13 +263,11 @@ export class RotationContext {
   login(secret: DatabaseSecret, whose?: string): Promise<DatabaseSession> {
     const settings = this.connectionSettings(secret, whose);
     const wanted = JSON.stringify(secret);
-    // A session's statement limit was fixed at its connect: taken only while that limit (after a
-    // warm-up the statement may wait behind) still ends before the deadline less the margin (else
-    // a slow DescribeSecret could let a statement outlive the step).
-    const budget = this.remainingMs() - this.config.deadlineMarginMs;
+    // A session's statement limit was fixed at its connect: taken only while that limit still ends
+    // before the deadline less the margin (else a slow DescribeSecret could let a statement outlive
+    // the step). A warm-up the first statement may wait behind (at most WARM_LIMIT_MS) is within the margin.
     const early = this.prefetched.logins?.find((e) => !e.taken && e.tlsMode === settings.tlsMode
-      && e.statementTimeoutMs <= settings.statementTimeoutMs && e.statementTimeoutMs + e.warmLimitMs <= budget
-      && JSON.stringify(e.secret) === wanted);
+      && e.statementTimeoutMs <= settings.statementTimeoutMs && JSON.stringify(e.secret) === wanted);
     if (early) {
       early.taken = true;
       return early.session;
@@ -333,7 +331,7 @@ export function startEarlyLogins(credentials: EarlyCredential[], config: Functio
     // Not awaited: a statement of the step queues behind it on the session.
     if (warm) session.then((s) => s.warm?.()).catch(() => undefined);
     else session.catch(() => undefined);
-    out.push({ secret, tlsMode: settings.tlsMode, statementTimeoutMs: settings.statementTimeoutMs, warmLimitMs: warm ? WARM_LIMIT_MS : 0, session, taken: false });
+    out.push({ secret, tlsMode: settings.tlsMode, statementTimeoutMs: settings.statementTimeoutMs, session, taken: false });
   }
   return out;
 }

@@ -143,8 +143,6 @@ export interface EarlyLogin {
   tlsMode: TlsMode;
   /** The statement timeout its session got at connect (bounded by the time then left). */
   statementTimeoutMs: number;
-  /** How long a statement of the step may wait behind the session's warm-up (WARM_LIMIT_MS, or 0: not warmed). */
-  warmLimitMs: number;
   session: Promise<DatabaseSession>;
   /** Set when the step took the session (it then closes it). */
   taken: boolean;

@@ -135,35 +135,6 @@ describe('deadline budget of the early session (single-user setSecret changes th
  * at deploy time: a shared alternating-users function that passes rotor's own synth checks (the
  * resource-policy size check allows about 44 secrets) no longer deploys.
  */
-describe('a warmed early session (alternating users\' master) and the time left', () => {
-  /** Whether login() takes an early session of statement limit 5000 ms (warm-up limit `warmLimitMs`) with `remainingMs` left. */
-  async function taken(warmLimitMs: number, remainingMs: number): Promise<boolean> {
-    const { RotationContext } = require('../../lambda/rotation/rotation-context') as typeof import('../../lambda/rotation/rotation-context');
-    const { readFunctionConfig } = require('../../lambda/core/function-config') as typeof import('../../lambda/core/function-config');
-    const { PostgresEngine } = require('../../lambda/rotation/engines/postgres') as typeof import('../../lambda/rotation/engines/postgres');
-    const { parseDatabaseSecret } = require('../../lambda/core/database-secret') as typeof import('../../lambda/core/database-secret');
-    const config = { ...readFunctionConfig({ ROTOR_TLS_MODE: 'verify-full' }), statementTimeoutMs: 5000, deadlineMarginMs: 1000 };
-    const secret = parseDatabaseSecret(JSON.stringify({ engine: 'postgres', host: 'db.example', port: 5432, username: 'master', password: 'pw-not-used-1', dbname: 'app' }), 'AWSCURRENT');
-    const early = { marker: 'early' } as never;
-    const fresh = { marker: 'fresh' } as never;
-    const connect = jest.spyOn(PostgresEngine.prototype, 'connect').mockResolvedValue(fresh);
-    try {
-      const ctx = new RotationContext({ step: 'setSecret' } as never, {} as never, config, silentLogger(), {} as never, () => remainingMs, () => { throw new Error('no RDS'); },
-        { logins: [{ secret, tlsMode: 'verify-full', statementTimeoutMs: 5000, warmLimitMs, session: Promise.resolve(early), taken: false }] });
-      return (await ctx.login(secret)) === early;
-    } finally {
-      connect.mockRestore();
-    }
-  }
-
-  test('taken only while its statement limit and the warm-up a statement may wait behind fit before the deadline less the margin', async () => {
-    // Budget = remaining - 1000 ms margin.
-    expect(await taken(0, 6100)).toBe(true); // 5000 <= 5100
-    expect(await taken(250, 6100)).toBe(false); // 5000 + 250 > 5100: the step logs in anew
-    expect(await taken(250, 6300)).toBe(true); // 5250 <= 5300
-  });
-});
-
 describe('ROTOR_MASTER_SECRET_ARNS and the Lambda environment size', () => {
   test('40 alternating-users secrets with their own master secrets: the environment stays within 4 KB', () => {
     const stack = new Stack(fastApp(), 'Env', { env: { account: ACCOUNT, region: REGION } });

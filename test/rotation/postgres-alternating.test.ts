@@ -217,6 +217,7 @@ describe('the master session\'s warm-up (DatabaseSession.warm, run on the early 
     const { parseDatabaseSecret } = require('../../lambda/core/database-secret') as typeof import('../../lambda/core/database-secret');
     const master = parseDatabaseSecret(JSON.stringify(f.secretFor(MASTER, masterPassword)), 'AWSCURRENT');
     // A limit the test would not outlive: a warm-up held to it fails the test by its timeout.
+    // (Its lock_timeout too: the engine sets both to the statement limit.)
     const session = await new PostgresEngine().connect(master, { tlsMode: 'verify-full', caFile: f.pg.caFile, connectTimeoutMs: 5000, statementTimeoutMs: 600_000 });
     const client = (session as unknown as { client: Client }).client;
     const locker = new Client({ host: 'localhost', port: f.pg.port, user: f.pg.superuser.username, password: f.pg.superuser.password, database: f.pg.database, ssl: { ca: readFileSync(f.pg.caFile!, 'utf8') } });
@@ -227,7 +228,17 @@ describe('the master session\'s warm-up (DatabaseSession.warm, run on the early 
     try {
       await locker.query('BEGIN');
       await locker.query('LOCK TABLE pg_auth_members IN ACCESS EXCLUSIVE MODE');
+      // What ended the warm-up: its lock limit (55P03), which holds on every version (a statement
+      // limit set inside the message does not apply to the rest of it before PostgreSQL 13).
+      const query = client.query.bind(client) as (...a: unknown[]) => Promise<unknown>;
+      let ended: unknown;
+      (client as unknown as { query: (...a: unknown[]) => Promise<unknown> }).query = (...a) => query(...a).catch((e: unknown) => {
+        ended = e;
+        throw e;
+      });
       await session.warm!();
+      (client as unknown as { query: unknown }).query = query;
+      expect((ended as { code?: string } | undefined)?.code).toBe('55P03');
       expect(await limit()).toBe('10min');
     } finally {
       await locker.query('ROLLBACK').catch(() => undefined);

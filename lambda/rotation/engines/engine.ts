@@ -10,9 +10,9 @@ export interface ConnectionSettings {
 }
 
 /**
- * How long DatabaseSession.warm may take (the server cancels it then): a statement of the step may
- * wait that long behind it, so an early session that was warmed is taken only while its statement
- * limit plus this still fits the time left (RotationContext.login).
+ * How long DatabaseSession.warm may wait for a lock (the server cancels it then; PostgreSQL 13+
+ * also ends it after twice this in any case): a statement of the step may wait that long behind
+ * it, well within the deadline margin (1 s by default).
  */
 export const WARM_LIMIT_MS = 250;
 

@@ -126,12 +126,15 @@ class PostgresSession implements DatabaseSession {
 
   /**
    * Opens the catalogs syncAlternateUser reads (no row of them is read); a failure is ignored. One
-   * simple-protocol message, so one implicit transaction: its SET LOCAL ends with it, succeeded or
+   * simple-protocol message, so one implicit transaction: its SET LOCALs end with it, succeeded or
    * cancelled (a catalog locked by VACUUM FULL or REINDEX would otherwise hold the step's first
-   * statement up to the session's whole statement limit).
+   * statement up to the session's whole statement limit). lock_timeout is read when a lock wait
+   * starts, so it holds on every version; statement_timeout set inside a message applies to the
+   * statements after it only from PostgreSQL 13, and is the backstop there (twice the lock limit,
+   * so that a lock wait ends by the lock limit).
    */
   async warm(): Promise<void> {
-    await this.client.query(`SET LOCAL statement_timeout = ${WARM_LIMIT_MS}; ${PG_WARM_SQL}`).catch(() => undefined);
+    await this.client.query(`SET LOCAL lock_timeout = ${WARM_LIMIT_MS}; SET LOCAL statement_timeout = ${2 * WARM_LIMIT_MS}; ${PG_WARM_SQL}`).catch(() => undefined);
   }
 
   /**

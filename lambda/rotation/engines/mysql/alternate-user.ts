@@ -14,7 +14,8 @@ import { createWithPasswordHash, hashablePluginOf, setPasswordHash } from './pas
  * `source` lacks are dropped: they would keep an older password and stale privileges.
  *
  * Statements, for the usual rotation (the alternate user exists and already equals the current
- * one, one host entry): 6 - both users' accounts in one SELECT, the alternate's plugin, its new
+ * one, one host entry): 6 on MariaDB (8 on MySQL 8, whose default roles are a second read per
+ * account read) - both users' accounts in one SELECT, the alternate's plugin, its new
  * password, both users' grants, the alternate's account. What is compared at the end is read after
  * the last statement that changed the account: when nothing but the password was set, that is
  * the grants and account read just before (a change another session makes before those reads is
