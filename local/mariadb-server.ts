@@ -230,6 +230,11 @@ function buildTemplate(): Promise<Template> {
         '--auth-root-authentication-method=normal',
         '--skip-test-db',
         `--extra-file=${sqlFile}`,
+        // The system tables and views as Debian's packages make them (their server config sets
+        // utf8mb4 / utf8mb4_general_ci): mysql.user's computed columns then carry that collation,
+        // which a statement comparing them with a literal of the connection's must cope with.
+        '--character-set-server=utf8mb4',
+        '--collation-server=utf8mb4_general_ci',
         ...COMMON_OPTS,
       ],
       dir,
