@@ -38,8 +38,8 @@ export interface DatabaseSession {
    * step still waits on Secrets Manager (an early login, rotation-context.ts). PostgreSQL: a new
    * backend reads the catalogs those statements use into its caches on first use (about 5 ms on
    * the machines here, on the database server). Reads no user's data, changes nothing, and fails
-   * silently: the step's own statements then report. The server ends it within WARM_LIMIT_MS (a
-   * statement of the step sent meanwhile waits for it on the session).
+   * silently: the step's own statements then report. The server ends its wait for a lock within
+   * WARM_LIMIT_MS (a statement of the step sent meanwhile waits for it on the session).
    */
   warm?(): Promise<void>;
   close(): Promise<void>;
