@@ -448,14 +448,14 @@ function isAscii(s: string): boolean {
   return /^[\x20-\x7e]*$/.test(s);
 }
 
-/**
- * The master (current_user) and the roles $1 (base user) and $2 (alternate user), with what
- * pgMasterProblems and the attribute reset need. Read-only; `rotor doctor` runs it too.
- */
 /** DatabaseSession.warm: the catalogs of PG_ROLES_SQL and syncAlternateUser, planned and opened, no row read. */
 export const PG_WARM_SQL = `SELECT (SELECT 1 FROM pg_roles WHERE false), (SELECT 1 FROM pg_auth_members WHERE false), (SELECT 1 FROM pg_shdepend WHERE false),
               (SELECT 1 FROM pg_db_role_setting WHERE false), (SELECT 1 FROM pg_database WHERE false)`;
 
+/**
+ * The master (current_user) and the roles $1 (base user) and $2 (alternate user), with what
+ * pgMasterProblems and the attribute reset need. Read-only; `rotor doctor` runs it too.
+ */
 export const PG_ROLES_SQL = `SELECT r.rolname, r.rolname = current_user AS is_master, r.rolsuper, r.rolcreatedb, r.rolcreaterole, r.rolreplication, r.rolbypassrls,
               r.rolconnlimit, r.rolvaliduntil::text AS validuntil, current_setting('server_version_num')::int AS version,
               EXISTS (SELECT 1 FROM pg_auth_members a WHERE a.roleid = r.oid AND a.member = (SELECT oid FROM pg_roles WHERE rolname = current_user) AND a.admin_option) AS admin

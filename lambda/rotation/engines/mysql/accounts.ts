@@ -70,10 +70,12 @@ export async function accountsOf(db: StatementRunner, user: string): Promise<Acc
  * of their own): alternating users reads the current and the alternate user together.
  */
 export async function accountsOfUsers(db: StatementRunner, users: readonly string[]): Promise<Map<string, AccountProps[]>> {
-  const what = `look up the accounts of ${users.map((u) => JSON.stringify(u)).join(' and ')}`;
+  const named = users.map((u) => JSON.stringify(u)).join(' and ');
+  const placeholders = users.map(() => '?').join(', ');
+  const what = `look up the accounts of ${named}`;
   const columns = 'User AS user, Host AS host, ssl_type AS sslType, ssl_cipher AS sslCipher, x509_issuer AS x509Issuer, x509_subject AS x509Subject, '
     + 'max_questions AS maxQuestions, max_updates AS maxUpdates, max_connections AS maxConnections, max_user_connections AS maxUserConnections';
-  const among = `User IN (${users.map(() => '?').join(', ')})`;
+  const among = `User IN (${placeholders})`;
   const rows = db.flavor === 'mariadb'
     // MariaDB's mysql.user is a view over mysql.global_priv (its JSON: ssl_type, x509_issuer, max_questions, ...).
     // Its is_role is an expression in the server's collation: against a plain 'Y' (the connection's
@@ -84,8 +86,8 @@ export async function accountsOfUsers(db: StatementRunner, users: readonly strin
   const defaults = new Map<string, Array<{ user: string; host?: string }>>();
   const key = (user: string, host: string) => JSON.stringify([user, host]);
   if (db.flavor === 'mysql8' && rows.length > 0) {
-    const roleRows = await db.rows(`read the default roles of ${users.map((u) => JSON.stringify(u)).join(' and ')}`,
-      `SELECT USER AS user, HOST AS host, DEFAULT_ROLE_USER AS roleUser, DEFAULT_ROLE_HOST AS roleHost FROM mysql.default_roles WHERE USER IN (${users.map(() => '?').join(', ')}) ORDER BY 1, 2, 3, 4`, [...users], SYNC_CONTEXT);
+    const roleRows = await db.rows(`read the default roles of ${named}`,
+      `SELECT USER AS user, HOST AS host, DEFAULT_ROLE_USER AS roleUser, DEFAULT_ROLE_HOST AS roleHost FROM mysql.default_roles WHERE USER IN (${placeholders}) ORDER BY 1, 2, 3, 4`, [...users], SYNC_CONTEXT);
     for (const r of roleRows) {
       const k = key(text(r.user), text(r.host));
       defaults.set(k, [...(defaults.get(k) ?? []), { user: text(r.roleUser), host: text(r.roleHost) }]);
